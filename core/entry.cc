@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+// Log entry codec and binding-signature checks (DESIGN.md "Log entry").
+#include "core/entry.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/encoding.h"
+#include "core/utf8.h"
+
+namespace kt::core {
+namespace {
+
+constexpr std::string_view kPopContext = "kt-binding-pop-v1\n";
+constexpr std::string_view kEndorseContext = "kt-binding-endorse-v1\n";
+constexpr size_t kSignatureSize = 64;
+// An encoded Endorsement: u8 len || device || signature[64].
+size_t EndorsementSize(const Endorsement& e) { return 1 + e.device.size() + kSignatureSize; }
+
+Status ValidateId(std::string_view what, std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdLength) {
+    return Status::InvalidArgument(std::string(what) + " must be 1..255 bytes");
+  }
+  if (!IsValidUtf8(id)) return Status::InvalidArgument(std::string(what) + " is not valid UTF-8");
+  return Status();
+}
+
+bool AllZero(const std::array<uint8_t, 32>& key) {
+  return std::all_of(key.begin(), key.end(), [](uint8_t b) { return b == 0; });
+}
+
+// EndorsementsSize is the byte length of the encoded endorsements vector body.
+size_t EndorsementsSize(const Entry& entry) {
+  size_t n = 0;
+  for (const auto& e : entry.endorsements) n += EndorsementSize(e);
+  return n;
+}
+
+// EncodedSize is the full entry length; valid only after the id bounds hold.
+size_t EncodedSize(const Entry& entry, size_t endorsements_size) {
+  return 2 + 1 + entry.user.size() + 1 + entry.device.size() + 8 + 8 + 32 + 1 +
+         entry.possession_sig.size() + 2 + endorsements_size;
+}
+
+void WriteEntry(const Entry& entry, Writer& w) {
+  w.U8(entry.version);
+  w.U8(static_cast<uint8_t>(entry.kind));
+  w.Vec8(AsBytes(entry.user));
+  w.Vec8(AsBytes(entry.device));
+  w.U64(entry.timestamp_ms);
+  w.U64(entry.prev);
+  w.Raw(entry.identity_key);
+  w.Vec8(entry.possession_sig);
+  // TLS vector: the prefix is the byte length of all Endorsement structs.
+  w.U16(static_cast<uint16_t>(EndorsementsSize(entry)));
+  for (const auto& e : entry.endorsements) {
+    w.Vec8(AsBytes(e.device));
+    w.Raw(e.signature);
+  }
+}
+
+Status ParseEndorsements(ByteSpan body, std::vector<Endorsement>* out) {
+  Reader r(body);
+  while (!r.empty()) {
+    Endorsement e;
+    ByteSpan device, sig;
+    if (!r.Vec8(&device) || !r.Raw(kSignatureSize, &sig)) {
+      return Status::InvalidArgument("entry: truncated endorsement");
+    }
+    e.device = ToString(device);
+    std::copy(sig.begin(), sig.end(), e.signature.begin());
+    out->push_back(std::move(e));
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status ValidateEntry(const Entry& entry) {
+  if (entry.version != kEntryVersion) return Status::InvalidArgument("entry: unsupported version");
+  KT_RETURN_IF_ERROR(ValidateId("entry: user", entry.user));
+  KT_RETURN_IF_ERROR(ValidateId("entry: device", entry.device));
+  switch (entry.kind) {
+    case EntryKind::kKeySet:
+      if (entry.possession_sig.size() != kSignatureSize) {
+        return Status::InvalidArgument("entry: key set needs a 64-byte possession_sig");
+      }
+      break;
+    case EntryKind::kRevoke:
+      if (!entry.possession_sig.empty()) {
+        return Status::InvalidArgument("entry: revoke has a possession_sig");
+      }
+      if (!AllZero(entry.identity_key)) {
+        return Status::InvalidArgument("entry: revoke has a non-zero identity_key");
+      }
+      break;
+    default:
+      return Status::InvalidArgument("entry: unknown kind");
+  }
+  std::set<std::string_view> seen;
+  for (const auto& e : entry.endorsements) {
+    KT_RETURN_IF_ERROR(ValidateId("entry: endorsing device", e.device));
+    if (!seen.insert(e.device).second) {
+      return Status::InvalidArgument("entry: the same device endorses twice");
+    }
+  }
+  const size_t endorsements_size = EndorsementsSize(entry);
+  if (endorsements_size > 0xFFFF) return Status::InvalidArgument("entry: endorsements too long");
+  if (EncodedSize(entry, endorsements_size) > kMaxEntrySize) {
+    return Status::InvalidArgument("entry: longer than 65535 bytes");
+  }
+  return Status();
+}
+
+StatusOr<Bytes> EncodeEntry(const Entry& entry) {
+  KT_RETURN_IF_ERROR(ValidateEntry(entry));
+  Writer w;
+  WriteEntry(entry, w);
+  return w.Take();
+}
+
+StatusOr<Entry> DecodeEntry(ByteSpan data) {
+  if (data.size() > kMaxEntrySize) return Status::InvalidArgument("entry: longer than 65535 bytes");
+  Reader r(data);
+  Entry entry;
+  uint8_t kind = 0;
+  ByteSpan user, device, key, pop, endorsements;
+  if (!r.U8(&entry.version) || !r.U8(&kind) || !r.Vec8(&user) || !r.Vec8(&device) ||
+      !r.U64(&entry.timestamp_ms) || !r.U64(&entry.prev) || !r.Raw(32, &key) || !r.Vec8(&pop) ||
+      !r.Vec16(&endorsements)) {
+    return Status::InvalidArgument("entry: truncated");
+  }
+  if (!r.empty()) return Status::InvalidArgument("entry: trailing bytes");
+  if (kind != static_cast<uint8_t>(EntryKind::kKeySet) &&
+      kind != static_cast<uint8_t>(EntryKind::kRevoke)) {
+    return Status::InvalidArgument("entry: unknown kind");
+  }
+  if (pop.size() > kSignatureSize) return Status::InvalidArgument("entry: possession_sig too long");
+  entry.kind = static_cast<EntryKind>(kind);
+  entry.user = ToString(user);
+  entry.device = ToString(device);
+  std::copy(key.begin(), key.end(), entry.identity_key.begin());
+  entry.possession_sig.assign(pop.begin(), pop.end());
+  KT_RETURN_IF_ERROR(ParseEndorsements(endorsements, &entry.endorsements));
+  KT_RETURN_IF_ERROR(ValidateEntry(entry));
+  // The grammar above admits one encoding per Entry; re-encoding guards that.
+  Writer w;
+  WriteEntry(entry, w);
+  if (!std::equal(data.begin(), data.end(), w.bytes().begin(), w.bytes().end())) {
+    return Status::InvalidArgument("entry: not canonically encoded");
+  }
+  return entry;
+}
+
+Bytes PopMessage(std::string_view user, std::string_view device,
+                 const std::array<uint8_t, 32>& identity_key) {
+  Writer w;
+  w.Raw(kPopContext);
+  w.Vec8(AsBytes(user));
+  w.Vec8(AsBytes(device));
+  w.Raw(identity_key);
+  return w.Take();
+}
+
+Bytes EndorseMessage(std::string_view user, std::string_view device, EntryKind kind,
+                     const std::array<uint8_t, 32>& identity_key, uint64_t prev) {
+  Writer w;
+  w.Raw(kEndorseContext);
+  w.Vec8(AsBytes(user));
+  w.Vec8(AsBytes(device));
+  w.U8(static_cast<uint8_t>(kind));
+  w.Raw(identity_key);
+  w.U64(prev);
+  return w.Take();
+}
+
+Status VerifyPossession(const Entry& entry) {
+  KT_RETURN_IF_ERROR(ValidateEntry(entry));
+  if (entry.kind != EntryKind::kKeySet) {
+    return Status::InvalidArgument("entry: only a key set carries a possession_sig");
+  }
+  KT_ASSIGN_OR_RETURN(Ed25519Verifier v, Ed25519Verifier::Create(entry.identity_key));
+  if (!v.Verify(PopMessage(entry.user, entry.device, entry.identity_key), entry.possession_sig)) {
+    return Status::VerificationFailed("entry: possession_sig does not verify");
+  }
+  return Status();
+}
+
+Status VerifyEndorsement(const Entry& entry, const Endorsement& endorsement,
+                         const Ed25519Verifier& endorser) {
+  KT_RETURN_IF_ERROR(ValidateEntry(entry));
+  Bytes msg = EndorseMessage(entry.user, entry.device, entry.kind, entry.identity_key, entry.prev);
+  if (!endorser.Verify(msg, endorsement.signature)) {
+    return Status::VerificationFailed("entry: endorsement by " + endorsement.device +
+                                      " does not verify");
+  }
+  return Status();
+}
+
+Status VerifyEndorsement(const Entry& entry, const Endorsement& endorsement,
+                         ByteSpan endorser_public_key) {
+  KT_ASSIGN_OR_RETURN(Ed25519Verifier v, Ed25519Verifier::Create(endorser_public_key));
+  return VerifyEndorsement(entry, endorsement, v);
+}
+
+}  // namespace kt::core
