@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+// UserState semantics and its storage encoding (docs/formats.md "users"),
+// shared by every LogStorage implementation and by the Sequencer.
+#include "log/storage.h"
+
+#include <algorithm>
+
+#include "core/encoding.h"
+
+namespace kt::log {
+
+namespace {
+
+auto DeviceLowerBound(std::vector<DeviceState>& devices, std::string_view device) {
+  return std::lower_bound(devices.begin(), devices.end(), device,
+                          [](const DeviceState& d, std::string_view id) { return d.device < id; });
+}
+
+}  // namespace
+
+const DeviceState* UserState::FindDevice(std::string_view device) const {
+  auto it = std::lower_bound(
+      devices.begin(), devices.end(), device,
+      [](const DeviceState& d, std::string_view id) { return d.device < id; });
+  if (it == devices.end() || it->device != device) return nullptr;
+  return &*it;
+}
+
+bool UserState::IsCurrentDevice(std::string_view device) const {
+  const DeviceState* d = FindDevice(device);
+  return d != nullptr && !d->revoked;
+}
+
+void UserState::Apply(uint64_t index, const core::Entry& entry) {
+  KT_CHECK(history.empty() || history.back() < index);
+  history.push_back(index);
+  auto it = DeviceLowerBound(devices, entry.device);
+  if (it == devices.end() || it->device != entry.device) {
+    DeviceState fresh;
+    fresh.device = entry.device;
+    it = devices.insert(it, std::move(fresh));
+  }
+  it->latest_index = index;
+  if (entry.kind == core::EntryKind::kRevoke) {
+    it->revoked = true;
+  } else {
+    it->revoked = false;
+    it->identity_key = entry.identity_key;
+  }
+}
+
+// Layout: u32 history count, u64 indexes; u16 device count, per device:
+// u8-length device id, u64 latest index, u8 revoked (0/1), 32-byte key.
+Bytes EncodeUserState(const UserState& state) {
+  core::Writer w;
+  KT_CHECK(state.history.size() <= UINT32_MAX && state.devices.size() <= UINT16_MAX);
+  w.U32(static_cast<uint32_t>(state.history.size()));
+  for (uint64_t i : state.history) w.U64(i);
+  w.U16(static_cast<uint16_t>(state.devices.size()));
+  for (const DeviceState& d : state.devices) {
+    w.Vec8(core::AsBytes(d.device));
+    w.U64(d.latest_index);
+    w.U8(d.revoked ? 1 : 0);
+    w.Raw(ByteSpan(d.identity_key));
+  }
+  return w.Take();
+}
+
+StatusOr<UserState> DecodeUserState(ByteSpan data) {
+  core::Reader r(data);
+  UserState state;
+  uint32_t count = 0;
+  if (!r.U32(&count) || count > r.remaining() / 8) {
+    return Status::Corruption("user state: bad history count");
+  }
+  state.history.resize(count);
+  for (uint64_t& i : state.history) {
+    if (!r.U64(&i)) return Status::Corruption("user state: truncated history");
+  }
+  uint16_t devices = 0;
+  if (!r.U16(&devices)) return Status::Corruption("user state: truncated");
+  state.devices.resize(devices);
+  for (DeviceState& d : state.devices) {
+    ByteSpan id, key;
+    uint8_t revoked = 0;
+    if (!r.Vec8(&id) || !r.U64(&d.latest_index) || !r.U8(&revoked) || revoked > 1 ||
+        !r.Raw(32, &key)) {
+      return Status::Corruption("user state: bad device");
+    }
+    d.device = core::ToString(id);
+    d.revoked = revoked == 1;
+    std::copy(key.begin(), key.end(), d.identity_key.begin());
+  }
+  if (!r.empty()) return Status::Corruption("user state: trailing bytes");
+  for (size_t i = 1; i < state.history.size(); ++i) {
+    if (state.history[i - 1] >= state.history[i]) {
+      return Status::Corruption("user state: history not increasing");
+    }
+  }
+  for (size_t i = 1; i < state.devices.size(); ++i) {
+    if (state.devices[i - 1].device >= state.devices[i].device) {
+      return Status::Corruption("user state: devices not sorted");
+    }
+  }
+  return state;
+}
+
+}  // namespace kt::log
