@@ -152,26 +152,39 @@ StatusOr<Entry> DecodeEntry(ByteSpan data) {
   return entry;
 }
 
+namespace {
+// AppendId appends u8 len || id (the id is at most 255 bytes, a precondition).
+void AppendId(Bytes& out, std::string_view id) {
+  KT_CHECK(id.size() <= kMaxIdLength);
+  out.push_back(static_cast<uint8_t>(id.size()));
+  out.insert(out.end(), id.begin(), id.end());
+}
+}  // namespace
+
 Bytes PopMessage(std::string_view user, std::string_view device,
                  const std::array<uint8_t, 32>& identity_key) {
-  Writer w;
-  w.Raw(kPopContext);
-  w.Vec8(AsBytes(user));
-  w.Vec8(AsBytes(device));
-  w.Raw(identity_key);
-  return w.Take();
+  // Built in place (not with Writer): one allocation, and GCC 12 issues a
+  // false -Wstringop-overflow for an insert into an empty vector.
+  Bytes out(kPopContext.begin(), kPopContext.end());
+  out.reserve(kPopContext.size() + 2 + user.size() + device.size() + 32);
+  AppendId(out, user);
+  AppendId(out, device);
+  out.insert(out.end(), identity_key.begin(), identity_key.end());
+  return out;
 }
 
 Bytes EndorseMessage(std::string_view user, std::string_view device, EntryKind kind,
                      const std::array<uint8_t, 32>& identity_key, uint64_t prev) {
-  Writer w;
-  w.Raw(kEndorseContext);
-  w.Vec8(AsBytes(user));
-  w.Vec8(AsBytes(device));
-  w.U8(static_cast<uint8_t>(kind));
-  w.Raw(identity_key);
-  w.U64(prev);
-  return w.Take();
+  Bytes out(kEndorseContext.begin(), kEndorseContext.end());
+  out.reserve(kEndorseContext.size() + 2 + user.size() + device.size() + 1 + 32 + 8);
+  AppendId(out, user);
+  AppendId(out, device);
+  out.push_back(static_cast<uint8_t>(kind));
+  out.insert(out.end(), identity_key.begin(), identity_key.end());
+  uint8_t be[8];
+  PutU64BE(be, prev);
+  out.insert(out.end(), be, be + 8);
+  return out;
 }
 
 Status VerifyPossession(const Entry& entry) {
