@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+// Ed25519PublicToX25519 (declared in core/crypto_dh.h): decodes an Ed25519
+// public key (RFC 8032 §5.1.3), checks it is a point of the prime-order
+// subgroup, and maps it to the Montgomery u = (1 + y) / (1 - y) (RFC 7748
+// §4.1). OpenSSL exposes no field arithmetic, so this file carries a small
+// GF(2^255 - 19) in radix 2^51. Everything here handles PUBLIC keys only and is
+// variable-time on purpose; never pass it secrets.
+#include <array>
+#include <cstdint>
+
+#include "core/crypto_dh.h"
+
+namespace kt::core {
+namespace {
+
+__extension__ typedef unsigned __int128 u128;  // GCC/Clang 128-bit products
+constexpr uint64_t kMask51 = (uint64_t{1} << 51) - 1;
+
+// Fe is a field element: sum v[i] * 2^(51 i). Limbs stay below 2^52 between
+// operations (every operation ends with Carry).
+struct Fe {
+  uint64_t v[5];
+};
+
+constexpr Fe FeSmall(uint64_t x) { return Fe{{x, 0, 0, 0, 0}}; }
+
+void Carry(Fe& a) {
+  for (int i = 0; i < 4; i++) {
+    a.v[i + 1] += a.v[i] >> 51;
+    a.v[i] &= kMask51;
+  }
+  uint64_t c = a.v[4] >> 51;
+  a.v[4] &= kMask51;
+  a.v[0] += 19 * c;  // 2^255 = 19 (mod p)
+  a.v[1] += a.v[0] >> 51;
+  a.v[0] &= kMask51;
+}
+
+Fe Add(const Fe& a, const Fe& b) {
+  Fe r;
+  for (int i = 0; i < 5; i++) r.v[i] = a.v[i] + b.v[i];
+  Carry(r);
+  return r;
+}
+
+// Sub computes a + 4p - b so that no limb underflows (b's limbs are < 2^52).
+Fe Sub(const Fe& a, const Fe& b) {
+  constexpr uint64_t k4p0 = 4 * (kMask51 - 18);  // 4 * (2^51 - 19)
+  constexpr uint64_t k4pi = 4 * kMask51;         // 4 * (2^51 - 1)
+  Fe r;
+  r.v[0] = a.v[0] + k4p0 - b.v[0];
+  for (int i = 1; i < 5; i++) r.v[i] = a.v[i] + k4pi - b.v[i];
+  Carry(r);
+  return r;
+}
+
+Fe Mul(const Fe& a, const Fe& b) {
+  const uint64_t b1 = 19 * b.v[1], b2 = 19 * b.v[2], b3 = 19 * b.v[3], b4 = 19 * b.v[4];
+  const uint64_t* x = a.v;
+  const uint64_t* y = b.v;
+  u128 r0 = (u128)x[0] * y[0] + (u128)x[1] * b4 + (u128)x[2] * b3 + (u128)x[3] * b2 +
+            (u128)x[4] * b1;
+  u128 r1 = (u128)x[0] * y[1] + (u128)x[1] * y[0] + (u128)x[2] * b4 + (u128)x[3] * b3 +
+            (u128)x[4] * b2;
+  u128 r2 = (u128)x[0] * y[2] + (u128)x[1] * y[1] + (u128)x[2] * y[0] + (u128)x[3] * b4 +
+            (u128)x[4] * b3;
+  u128 r3 = (u128)x[0] * y[3] + (u128)x[1] * y[2] + (u128)x[2] * y[1] + (u128)x[3] * y[0] +
+            (u128)x[4] * b4;
+  u128 r4 = (u128)x[0] * y[4] + (u128)x[1] * y[3] + (u128)x[2] * y[2] + (u128)x[3] * y[1] +
+            (u128)x[4] * y[0];
+  Fe out;
+  r1 += static_cast<uint64_t>(r0 >> 51);
+  out.v[0] = static_cast<uint64_t>(r0) & kMask51;
+  r2 += static_cast<uint64_t>(r1 >> 51);
+  out.v[1] = static_cast<uint64_t>(r1) & kMask51;
+  r3 += static_cast<uint64_t>(r2 >> 51);
+  out.v[2] = static_cast<uint64_t>(r2) & kMask51;
+  r4 += static_cast<uint64_t>(r3 >> 51);
+  out.v[3] = static_cast<uint64_t>(r3) & kMask51;
+  const uint64_t c = static_cast<uint64_t>(r4 >> 51);  // < 2^57
+  out.v[4] = static_cast<uint64_t>(r4) & kMask51;
+  out.v[0] += 19 * c;
+  out.v[1] += out.v[0] >> 51;
+  out.v[0] &= kMask51;
+  return out;
+}
+
+Fe Sq(const Fe& a) { return Mul(a, a); }
+
+// Pow returns a^e for a 256-bit little-endian exponent (square-and-multiply).
+Fe Pow(const Fe& a, const std::array<uint8_t, 32>& e) {
+  Fe r = FeSmall(1);
+  for (int bit = 255; bit >= 0; bit--) {
+    r = Sq(r);
+    if ((e[static_cast<size_t>(bit / 8)] >> (bit % 8)) & 1) r = Mul(r, a);
+  }
+  return r;
+}
+
+// LittleEndian(low, fill, high): the exponent bytes low, fill x 30, high.
+constexpr std::array<uint8_t, 32> Exponent(uint8_t low, uint8_t high) {
+  std::array<uint8_t, 32> e{};
+  e[0] = low;
+  for (size_t i = 1; i < 31; i++) e[i] = 0xff;
+  e[31] = high;
+  return e;
+}
+constexpr auto kPMinus2 = Exponent(0xeb, 0x7f);        // p - 2 = 2^255 - 21
+constexpr auto kPMinus5Over8 = Exponent(0xfd, 0x0f);   // (p - 5) / 8 = 2^252 - 3
+constexpr auto kPMinus1Over4 = Exponent(0xfb, 0x1f);   // (p - 1) / 4 = 2^253 - 5
+
+Fe Invert(const Fe& a) { return Pow(a, kPMinus2); }  // Fermat; a != 0
+
+// ToBytes writes the canonical (fully reduced) little-endian encoding.
+std::array<uint8_t, 32> ToBytes(const Fe& a) {
+  Fe t = a;
+  Carry(t);
+  Carry(t);  // value < 2^255 + 2^52, limbs < 2^52
+  uint64_t w[4] = {0, 0, 0, 0};
+  u128 acc = 0;
+  int acc_bits = 0;
+  size_t wi = 0;
+  for (int i = 0; i < 5; i++) {
+    acc += static_cast<u128>(t.v[i]) << acc_bits;
+    acc_bits += 51;
+    while (acc_bits >= 64 && wi < 4) {
+      w[wi++] = static_cast<uint64_t>(acc);
+      acc >>= 64;
+      acc_bits -= 64;
+    }
+  }
+  w[3] = static_cast<uint64_t>(acc);
+  // Subtract p while value >= p (at most twice since value < 2^256 / 2).
+  static constexpr uint64_t kP[4] = {0xffffffffffffffedULL, ~0ULL, ~0ULL, 0x7fffffffffffffffULL};
+  for (int round = 0; round < 2; round++) {
+    bool ge = true;
+    for (int i = 3; i >= 0; i--) {
+      if (w[i] != kP[i]) {
+        ge = w[i] > kP[i];
+        break;
+      }
+    }
+    if (!ge) break;
+    uint64_t borrow = 0;
+    for (int i = 0; i < 4; i++) {
+      u128 d = static_cast<u128>(w[i]) - kP[i] - borrow;
+      w[i] = static_cast<uint64_t>(d);
+      borrow = static_cast<uint64_t>(d >> 64) & 1;
+    }
+  }
+  std::array<uint8_t, 32> out;
+  for (size_t i = 0; i < 32; i++) out[i] = static_cast<uint8_t>(w[i / 8] >> (8 * (i % 8)));
+  return out;
+}
+
+// FromBytes reads 255 bits little-endian (the top bit is ignored).
+Fe FromBytes(const uint8_t* b) {
+  uint64_t w[4];
+  for (size_t i = 0; i < 4; i++) {
+    w[i] = 0;
+    for (size_t j = 0; j < 8; j++) w[i] |= static_cast<uint64_t>(b[8 * i + j]) << (8 * j);
+  }
+  Fe r;
+  r.v[0] = w[0] & kMask51;
+  r.v[1] = ((w[0] >> 51) | (w[1] << 13)) & kMask51;
+  r.v[2] = ((w[1] >> 38) | (w[2] << 26)) & kMask51;
+  r.v[3] = ((w[2] >> 25) | (w[3] << 39)) & kMask51;
+  r.v[4] = (w[3] >> 12) & kMask51;
+  return r;
+}
+
+bool Equal(const Fe& a, const Fe& b) { return ToBytes(a) == ToBytes(b); }
+bool IsZero(const Fe& a) { return ToBytes(a) == std::array<uint8_t, 32>{}; }
+bool IsOdd(const Fe& a) { return (ToBytes(a)[0] & 1) != 0; }
+Fe Neg(const Fe& a) { return Sub(FeSmall(0), a); }
+
+// IsCanonical reports whether the 255-bit little-endian y is < p.
+bool IsCanonical(const uint8_t* b) {
+  if ((b[31] & 0x7f) != 0x7f) return true;
+  for (size_t i = 30; i >= 1; i--) {
+    if (b[i] != 0xff) return true;
+  }
+  return b[0] < 0xed;
+}
+
+struct Constants {
+  Fe d;         // -121665 / 121666, the Edwards curve constant (RFC 8032 §5.1)
+  Fe d2;        // 2d
+  Fe sqrt_m1;   // 2^((p-1)/4), a square root of -1
+};
+const Constants& Curve() {
+  static const Constants c = [] {
+    Constants k;
+    k.d = Mul(Neg(FeSmall(121665)), Invert(FeSmall(121666)));
+    k.d2 = Add(k.d, k.d);
+    k.sqrt_m1 = Pow(FeSmall(2), kPMinus1Over4);
+    return k;
+  }();
+  return c;
+}
+
+// Point is an extended twisted-Edwards point (X : Y : Z : T), x = X/Z,
+// y = Y/Z, x y = T/Z, on -x^2 + y^2 = 1 + d x^2 y^2 (RFC 8032 §5.1.4).
+struct Point {
+  Fe x, y, z, t;
+};
+
+// PointAdd is "add-2008-hwcd-3" (Hisil-Wong-Carter-Dawson), complete for a=-1.
+Point PointAdd(const Point& p, const Point& q) {
+  Fe a = Mul(Sub(p.y, p.x), Sub(q.y, q.x));
+  Fe b = Mul(Add(p.y, p.x), Add(q.y, q.x));
+  Fe c = Mul(Mul(p.t, Curve().d2), q.t);
+  Fe zz = Mul(p.z, q.z);
+  Fe d = Add(zz, zz);
+  Fe e = Sub(b, a), f = Sub(d, c), g = Add(d, c), h = Add(b, a);
+  return Point{Mul(e, f), Mul(g, h), Mul(f, g), Mul(e, h)};
+}
+
+// PointDouble is "dbl-2008-hwcd" with a = -1.
+Point PointDouble(const Point& p) {
+  Fe a = Sq(p.x);
+  Fe b = Sq(p.y);
+  Fe zz = Sq(p.z);
+  Fe c = Add(zz, zz);
+  Fe d = Neg(a);
+  Fe e = Sub(Sub(Sq(Add(p.x, p.y)), a), b);
+  Fe g = Add(d, b), f = Sub(g, c), h = Sub(d, b);
+  return Point{Mul(e, f), Mul(g, h), Mul(f, g), Mul(e, h)};
+}
+
+bool IsIdentity(const Point& p) { return IsZero(p.x) && Equal(p.y, p.z); }
+
+// The group order L = 2^252 + 27742317777372353535851937790883648493, LE.
+constexpr std::array<uint8_t, 32> kOrderL = {
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10};
+
+// InPrimeOrderSubgroup reports whether [L]P is the identity.
+bool InPrimeOrderSubgroup(const Point& p) {
+  Point q = p;  // bit 252 of L
+  for (int bit = 251; bit >= 0; bit--) {
+    q = PointDouble(q);
+    if ((kOrderL[static_cast<size_t>(bit / 8)] >> (bit % 8)) & 1) q = PointAdd(q, p);
+  }
+  return IsIdentity(q);
+}
+
+}  // namespace
+
+StatusOr<X25519PublicKey> Ed25519PublicToX25519(ByteSpan ed25519_public) {
+  if (ed25519_public.size() != 32) {
+    return Status::InvalidArgument("ed25519 to x25519: public key must be 32 bytes");
+  }
+  const uint8_t* b = ed25519_public.data();
+  // RFC 8032 §5.1.3 decoding, step 1: y must be canonical.
+  if (!IsCanonical(b)) return Status::InvalidArgument("ed25519 to x25519: non-canonical y");
+  const bool x_sign = (b[31] >> 7) != 0;
+  const Fe y = FromBytes(b);
+  const Fe one = FeSmall(1);
+  if (Equal(y, one)) return Status::InvalidArgument("ed25519 to x25519: identity point (y = 1)");
+  // Steps 2-3: x = u v^3 (u v^7)^((p-5)/8) with u = y^2 - 1, v = d y^2 + 1.
+  const Fe yy = Sq(y);
+  const Fe u = Sub(yy, one);
+  const Fe v = Add(Mul(Curve().d, yy), one);
+  const Fe v3 = Mul(Sq(v), v);
+  const Fe v7 = Mul(Sq(v3), v);
+  Fe x = Mul(Mul(u, v3), Pow(Mul(u, v7), kPMinus5Over8));
+  const Fe vxx = Mul(v, Sq(x));
+  if (!Equal(vxx, u)) {
+    if (!Equal(vxx, Neg(u))) return Status::InvalidArgument("ed25519 to x25519: not a curve point");
+    x = Mul(x, Curve().sqrt_m1);
+  }
+  // Step 4: the sign bit.
+  if (x_sign && IsZero(x)) return Status::InvalidArgument("ed25519 to x25519: x = 0 with sign 1");
+  if (IsOdd(x) != x_sign) x = Neg(x);
+  // Every small-order point other than the identity (rejected above) fails
+  // this check too, since L is odd: [L]T = [L mod 8]T = [5]T != O.
+  const Point p{x, y, one, Mul(x, y)};
+  if (!InPrimeOrderSubgroup(p)) {
+    return Status::InvalidArgument("ed25519 to x25519: point not in the prime-order subgroup");
+  }
+  // RFC 7748 §4.1: u = (1 + y) / (1 - y).
+  return ToBytes(Mul(Add(one, y), Invert(Sub(one, y))));
+}
+
+}  // namespace kt::core
