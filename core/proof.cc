@@ -21,7 +21,7 @@ namespace {
 //         /    \                 inner  = bit_width(2 ^ 4) = 3
 //       ...    ...               border = popcount(2 >> 3) = 0
 int Inner(uint64_t index, uint64_t last) { return std::bit_width(index ^ last); }
-int Border(uint64_t index, int inner) { return std::popcount(index >> inner); }
+int Border(uint64_t index, int inner) { return inner >= 64 ? 0 : std::popcount(index >> inner); }
 
 Status LengthError(const char* what, size_t got, size_t want) {
   return Status::InvalidArgument(std::string(what) + ": proof has " + std::to_string(got) +
