@@ -22,6 +22,7 @@
 
 #include "core/bytes.h"
 #include "core/entry.h"
+#include "core/keys.h"
 #include "core/status.h"
 #include "log/storage.h"
 
@@ -58,6 +59,10 @@ struct SequencedEntry {
 // Called on the sequencer thread only. See MakeCheckpointSigner.
 using CheckpointSigner =
     std::function<StatusOr<std::string>(uint64_t size, const core::Hash& root)>;
+
+// MakeCheckpointSigner signs with core::SignCheckpoint using `log_key`
+// (type 0x01), whose name is the log origin.
+CheckpointSigner MakeCheckpointSigner(core::SignerKey log_key);
 
 struct SequencerOptions {
   std::chrono::milliseconds batch_interval{100};

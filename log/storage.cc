@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/encoding.h"
+#include "core/tile.h"
 
 namespace kt::log {
 
@@ -103,6 +104,61 @@ StatusOr<UserState> DecodeUserState(ByteSpan data) {
     }
   }
   return state;
+}
+
+Status CheckTileRequest(int level, uint64_t index, uint64_t width, uint64_t tree_size) {
+  if (level < 0 || level > core::kMaxTileLevel) {
+    return Status::InvalidArgument("tile level out of range");
+  }
+  if (width == 0 || width > core::kTileWidth) {
+    return Status::InvalidArgument("tile width out of range");
+  }
+  // Nodes at tree level 8L; for L >= 8 no tree of < 2^64 records has one.
+  int shift = level * core::kTileHeight;
+  uint64_t nodes = shift >= 64 ? 0 : tree_size >> shift;
+  uint64_t full_tiles = nodes / core::kTileWidth;
+  bool fits = index < full_tiles ||
+              (index == full_tiles && width <= nodes % core::kTileWidth);
+  if (!fits) return Status::NotFound("tile not in the current tree");
+  return Status();
+}
+
+Status CheckBatch(const IntegrationBatch& batch, uint64_t tree_size, bool has_checkpoint) {
+  if (batch.first_index != tree_size) {
+    return Status::Corruption("integrate: batch starts at " + std::to_string(batch.first_index) +
+                              " but the tree size is " + std::to_string(tree_size));
+  }
+  if (batch.entries.empty() && has_checkpoint) {
+    return Status::Corruption("integrate: empty batch for a size that has a checkpoint");
+  }
+  if (batch.decoded.size() != batch.entries.size()) {
+    return Status::InvalidArgument("integrate: decoded entries do not match entries");
+  }
+  uint64_t new_size = tree_size + batch.entries.size();
+  uint64_t want = core::StoredHashCount(new_size) - core::StoredHashCount(tree_size);
+  if (batch.stored_hashes.size() != want) {
+    return Status::InvalidArgument("integrate: wrong number of stored hashes");
+  }
+  if (batch.checkpoint.empty()) return Status::InvalidArgument("integrate: no checkpoint");
+  for (const Bytes& e : batch.entries) {
+    if (e.empty() || e.size() > core::kMaxEntrySize) {
+      return Status::InvalidArgument("integrate: entry size out of range");
+    }
+  }
+  return Status();
+}
+
+Status CheckPublish(std::string_view checkpoint, uint64_t size, uint64_t tree_size,
+                    uint64_t witnessed_size) {
+  if (checkpoint.empty()) return Status::InvalidArgument("publish: empty checkpoint");
+  if (size > tree_size) {
+    return Status::InvalidArgument("publish: size " + std::to_string(size) +
+                                   " is beyond the tree size " + std::to_string(tree_size));
+  }
+  if (size < witnessed_size) {
+    return Status::Conflict("publish: witnessed checkpoint would move back", witnessed_size);
+  }
+  return Status();
 }
 
 }  // namespace kt::log

@@ -21,6 +21,7 @@
 
 #include "core/bytes.h"
 #include "core/entry.h"
+#include "core/merkle.h"
 #include "core/status.h"
 
 namespace kt::log {
@@ -114,9 +115,9 @@ struct IntegrationBatch {
 // method sees one consistent snapshot; records, stored hashes and witnessed
 // checkpoints never change once written, so results of separate reads are
 // consistent with every later state.
-class LogStorage {
+class LogStorage : public core::HashReader {
  public:
-  virtual ~LogStorage() = default;
+  ~LogStorage() override = default;
 
   // ReadTreeState returns the head. IOError/Corruption on storage failure.
   virtual StatusOr<TreeState> ReadTreeState() = 0;
@@ -125,8 +126,8 @@ class LogStorage {
   // stored indexes (core::StoredHashIndex numbering), in that order: the
   // core::HashReader contract, so core's TreeHash / ProveRecord / ProveTree
   // read from storage. NotFound if an index is beyond the current tree.
-  virtual Status ReadHashes(std::span<const uint64_t> stored_indexes,
-                            std::vector<Hash>* out) = 0;
+  Status ReadHashes(std::span<const uint64_t> stored_indexes,
+                    std::vector<Hash>* out) override = 0;
 
   // ReadTile returns the tlog-tiles hash tile (level, index) of `width`
   // hashes (1..256; 256 = full tile): width x 32 bytes, the hashes at tree
@@ -170,9 +171,27 @@ class LogStorage {
   // it the latest witnessed checkpoint. Monotonic: Conflict (carrying the
   // stored witnessed size) if size is below the latest witnessed size; a
   // republish of the latest size replaces its text (e.g. more cosignatures).
-  // InvalidArgument if size exceeds the integrated tree size.
+  // InvalidArgument if size exceeds the integrated tree size or the
+  // checkpoint is empty. The caller verifies the signatures.
   virtual Status PublishWitnessed(const std::string& checkpoint, uint64_t size) = 0;
 };
+
+// Helpers shared by the implementations (log/storage.cc).
+
+// CheckTileRequest validates a ReadTile request against a tree of
+// `tree_size` records: InvalidArgument for a level outside 0..63 or a width
+// outside 1..256, NotFound unless nodes index*256 .. index*256+width-1 of
+// tree level level*8 are all complete.
+Status CheckTileRequest(int level, uint64_t index, uint64_t width, uint64_t tree_size);
+
+// CheckBatch validates `batch` against the stored head (size, and whether a
+// checkpoint exists) with the Integrate error contract.
+Status CheckBatch(const IntegrationBatch& batch, uint64_t tree_size, bool has_checkpoint);
+
+// CheckPublish validates a PublishWitnessed call against the tree size and
+// the latest witnessed size with the PublishWitnessed error contract.
+Status CheckPublish(std::string_view checkpoint, uint64_t size, uint64_t tree_size,
+                    uint64_t witnessed_size);
 
 }  // namespace kt::log
 

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: Apache-2.0
+// LmdbStorage: LogStorage on LMDB (see log/lmdb_storage.h, docs/formats.md).
+#include "log/lmdb_storage.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "core/encoding.h"
+#include "core/tile.h"
+
+namespace kt::log {
+
+namespace {
+
+using store::AsSpan;
+using store::PutMode;
+using store::U64Key;
+
+constexpr std::string_view kTreeKey = "tree";
+constexpr size_t kHashSize = 32;
+
+Bytes EncodeHead(uint64_t size, const Hash& root, std::string_view checkpoint) {
+  core::Writer w;
+  w.U64(size);
+  w.Raw(ByteSpan(root));
+  w.Raw(checkpoint);
+  return w.Take();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LmdbStorage>> LmdbStorage::Open(const std::filesystem::path& dir,
+                                                         const store::EnvOptions& options) {
+  KT_ASSIGN_OR_RETURN(std::unique_ptr<store::Env> env, store::Env::Open(dir, options));
+  Dbs dbs;
+  KT_ASSIGN_OR_RETURN(dbs.meta, env->OpenDb("meta"));
+  KT_ASSIGN_OR_RETURN(dbs.entries, env->OpenDb("entries"));
+  KT_ASSIGN_OR_RETURN(dbs.hashes, env->OpenDb("hashes"));
+  KT_ASSIGN_OR_RETURN(dbs.users, env->OpenDb("users"));
+  KT_ASSIGN_OR_RETURN(dbs.witnessed, env->OpenDb("witnessed"));
+  std::unique_ptr<LmdbStorage> storage(new LmdbStorage(std::move(env), dbs));
+  // Cheap consistency checks: the head agrees with the record count and the
+  // number of stored hash chunks.
+  Status s = storage->env_->View([&](const store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(Head head, storage->ReadHead(txn));
+    KT_ASSIGN_OR_RETURN(uint64_t entries, txn.Count(dbs.entries));
+    KT_ASSIGN_OR_RETURN(uint64_t chunks, txn.Count(dbs.hashes));
+    uint64_t stored = core::StoredHashCount(head.size);
+    if (entries != head.size || chunks != (stored + kHashesPerChunk - 1) / kHashesPerChunk) {
+      return Status::Corruption("log storage: head size " + std::to_string(head.size) +
+                                " disagrees with " + std::to_string(entries) + " entries");
+    }
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return storage;
+}
+
+StatusOr<LmdbStorage::Head> LmdbStorage::ReadHead(const store::Txn& txn) const {
+  Head head;
+  head.root = core::EmptyRoot();
+  auto v = txn.Get(dbs_.meta, core::AsBytes(kTreeKey));
+  if (!v.ok()) {
+    if (v.status().code() == Status::Code::kNotFound) return head;
+    return v.status();
+  }
+  core::Reader r(core::AsBytes(*v));
+  ByteSpan root, rest;
+  if (!r.U64(&head.size) || !r.Raw(kHashSize, &root) || !r.Raw(r.remaining(), &rest) ||
+      rest.empty()) {
+    return Status::Corruption("log storage: bad tree head");
+  }
+  std::copy(root.begin(), root.end(), head.root.begin());
+  head.checkpoint = core::ToString(rest);
+  return head;
+}
+
+StatusOr<TreeState> LmdbStorage::ReadTreeState() {
+  TreeState state;
+  Status s = env_->View([&](const store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
+    state.size = head.size;
+    state.root = head.root;
+    state.checkpoint = std::move(head.checkpoint);
+    auto last = txn.Last(dbs_.witnessed);
+    if (!last.ok()) {
+      return last.status().code() == Status::Code::kNotFound ? Status() : last.status();
+    }
+    KT_ASSIGN_OR_RETURN(state.witnessed_size, store::ParseU64Key(last->first));
+    state.witnessed_checkpoint = std::move(last->second);
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return state;
+}
+
+Status LmdbStorage::ReadHashesIn(const store::Txn& txn, uint64_t size,
+                                 std::span<const uint64_t> indexes,
+                                 std::vector<Hash>* out) const {
+  uint64_t count = core::StoredHashCount(size);
+  out->resize(indexes.size());
+  uint64_t cached_chunk = UINT64_MAX;
+  std::string_view chunk;
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    uint64_t index = indexes[i];
+    if (index >= count) {
+      return Status::NotFound("stored hash " + std::to_string(index) + " is beyond the tree");
+    }
+    uint64_t c = index / kHashesPerChunk;
+    if (c != cached_chunk) {
+      auto v = txn.Get(dbs_.hashes, AsSpan(U64Key(c)));
+      if (!v.ok()) return Status::Corruption("log storage: missing hash chunk");
+      chunk = *v;
+      cached_chunk = c;
+    }
+    size_t off = static_cast<size_t>(index % kHashesPerChunk) * kHashSize;
+    if (chunk.size() < off + kHashSize) return Status::Corruption("log storage: short hash chunk");
+    std::memcpy((*out)[i].data(), chunk.data() + off, kHashSize);
+  }
+  return Status();
+}
+
+Status LmdbStorage::ReadHashes(std::span<const uint64_t> stored_indexes,
+                               std::vector<Hash>* out) {
+  return env_->View([&](const store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
+    return ReadHashesIn(txn, head.size, stored_indexes, out);
+  });
+}
+
+StatusOr<Bytes> LmdbStorage::ReadTile(int level, uint64_t index, uint64_t width) {
+  Bytes data;
+  Status s = env_->View([&](const store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
+    KT_RETURN_IF_ERROR(CheckTileRequest(level, index, width, head.size));
+    std::vector<uint64_t> indexes(width);
+    for (uint64_t i = 0; i < width; ++i) {
+      indexes[i] = core::StoredHashIndex(level * core::kTileHeight, index * core::kTileWidth + i);
+    }
+    std::vector<Hash> hashes;
+    KT_RETURN_IF_ERROR(ReadHashesIn(txn, head.size, indexes, &hashes));
+    data.resize(hashes.size() * kHashSize);
+    for (size_t i = 0; i < hashes.size(); ++i) {
+      std::memcpy(data.data() + i * kHashSize, hashes[i].data(), kHashSize);
+    }
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return data;
+}
+
+StatusOr<Bytes> LmdbStorage::ReadEntryBundle(uint64_t index, uint64_t width) {
+  core::Writer w;
+  Status s = env_->View([&](const store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
+    KT_RETURN_IF_ERROR(CheckTileRequest(0, index, width, head.size));
+    uint64_t first = index * core::kTileWidth;
+    uint64_t seen = 0;
+    Status inner;
+    KT_RETURN_IF_ERROR(txn.ForEach(dbs_.entries, AsSpan(U64Key(first)),
+                                   [&](std::string_view key, std::string_view value) {
+      auto k = store::ParseU64Key(key);
+      if (!k.ok() || *k != first + seen || value.size() > core::kMaxEntrySize) {
+        inner = Status::Corruption("log storage: entries out of sequence");
+        return false;
+      }
+      w.Vec16(core::AsBytes(value));
+      return ++seen < width;
+    }));
+    if (!inner.ok()) return inner;
+    if (seen != width) return Status::Corruption("log storage: missing entries");
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return w.Take();
+}
+
+StatusOr<Bytes> LmdbStorage::ReadEntry(uint64_t index) {
+  Bytes entry;
+  Status s = env_->View([&](const store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(std::string_view v, txn.Get(dbs_.entries, AsSpan(U64Key(index))));
+    entry.assign(v.begin(), v.end());
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return entry;
+}
+
+StatusOr<UserState> LmdbStorage::ReadUser(std::string_view user) {
+  UserState state;
+  if (user.empty()) return state;  // LMDB keys must be non-empty; no such user
+  Status s = env_->View([&](const store::Txn& txn) -> Status {
+    auto v = txn.Get(dbs_.users, core::AsBytes(user));
+    if (!v.ok()) {
+      return v.status().code() == Status::Code::kNotFound ? Status() : v.status();
+    }
+    KT_ASSIGN_OR_RETURN(state, DecodeUserState(core::AsBytes(*v)));
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return state;
+}
+
+StatusOr<WitnessedCheckpoint> LmdbStorage::ReadWitnessed(uint64_t min_size) {
+  WitnessedCheckpoint found;
+  bool have = false;
+  Status s = env_->View([&](const store::Txn& txn) -> Status {
+    Status inner;
+    KT_RETURN_IF_ERROR(txn.ForEach(dbs_.witnessed, AsSpan(U64Key(min_size)),
+                                   [&](std::string_view key, std::string_view value) {
+      auto k = store::ParseU64Key(key);
+      if (!k.ok()) {
+        inner = k.status();
+        return false;
+      }
+      found = WitnessedCheckpoint{*k, std::string(value)};
+      have = true;
+      return false;
+    }));
+    return inner;
+  });
+  if (!s.ok()) return s;
+  if (!have) return Status::NotFound("no witnessed checkpoint that large");
+  return found;
+}
+
+Status LmdbStorage::PutHashes(store::Txn& txn, uint64_t first_stored,
+                              std::span<const Hash> hashes) const {
+  uint64_t pos = first_stored;
+  size_t i = 0;
+  while (i < hashes.size()) {
+    uint64_t c = pos / kHashesPerChunk;
+    uint64_t off = pos % kHashesPerChunk;
+    Bytes chunk;
+    chunk.reserve(kHashesPerChunk * kHashSize);
+    if (off != 0) {  // extend the partial last chunk
+      KT_ASSIGN_OR_RETURN(std::string_view old, txn.Get(dbs_.hashes, AsSpan(U64Key(c))));
+      if (old.size() != off * kHashSize) return Status::Corruption("log storage: bad last chunk");
+      chunk.assign(old.begin(), old.end());
+    }
+    for (; off < kHashesPerChunk && i < hashes.size(); ++off, ++i, ++pos) {
+      chunk.insert(chunk.end(), hashes[i].begin(), hashes[i].end());
+    }
+    // Only the first chunk can already exist (partial); the rest are new and
+    // sort after every existing key.
+    bool existing = c == first_stored / kHashesPerChunk && first_stored % kHashesPerChunk != 0;
+    KT_RETURN_IF_ERROR(txn.Put(dbs_.hashes, AsSpan(U64Key(c)), chunk,
+                               existing ? PutMode::kUpsert : PutMode::kAppend));
+  }
+  return Status();
+}
+
+Status LmdbStorage::PutUsers(store::Txn& txn, const IntegrationBatch& batch) const {
+  // Group by user (sorted keys: better B-tree locality), one read and one
+  // write per user per batch.
+  std::map<std::string_view, UserState> users;
+  for (size_t i = 0; i < batch.decoded.size(); ++i) {
+    const core::Entry& e = batch.decoded[i];
+    auto [it, fresh] = users.try_emplace(e.user);
+    if (fresh) {
+      auto v = txn.Get(dbs_.users, core::AsBytes(e.user));
+      if (v.ok()) {
+        KT_ASSIGN_OR_RETURN(it->second, DecodeUserState(core::AsBytes(*v)));
+      } else if (v.status().code() != Status::Code::kNotFound) {
+        return v.status();
+      }
+    }
+    it->second.Apply(batch.first_index + i, e);
+  }
+  for (const auto& [user, state] : users) {
+    if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
+    KT_RETURN_IF_ERROR(txn.Put(dbs_.users, core::AsBytes(user), EncodeUserState(state)));
+  }
+  return Status();
+}
+
+Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
+  return env_->Update([&](store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
+    KT_RETURN_IF_ERROR(CheckBatch(batch, head.size, !head.checkpoint.empty()));
+    for (size_t i = 0; i < batch.entries.size(); ++i) {
+      KT_RETURN_IF_ERROR(txn.Put(dbs_.entries, AsSpan(U64Key(batch.first_index + i)),
+                                 batch.entries[i], PutMode::kAppend));
+    }
+    KT_RETURN_IF_ERROR(PutHashes(txn, core::StoredHashCount(head.size), batch.stored_hashes));
+    KT_RETURN_IF_ERROR(PutUsers(txn, batch));
+    uint64_t size = head.size + batch.entries.size();
+    return txn.Put(dbs_.meta, core::AsBytes(kTreeKey),
+                   EncodeHead(size, batch.root, batch.checkpoint));
+  });
+}
+
+Status LmdbStorage::PublishWitnessed(const std::string& checkpoint, uint64_t size) {
+  return env_->Update([&](store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
+    uint64_t latest = 0;
+    auto last = txn.Last(dbs_.witnessed);
+    if (last.ok()) {
+      KT_ASSIGN_OR_RETURN(latest, store::ParseU64Key(last->first));
+    } else if (last.status().code() != Status::Code::kNotFound) {
+      return last.status();
+    }
+    KT_RETURN_IF_ERROR(CheckPublish(checkpoint, size, head.size, latest));
+    return txn.Put(dbs_.witnessed, AsSpan(U64Key(size)), core::AsBytes(checkpoint));
+  });
+}
+
+}  // namespace kt::log

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: Apache-2.0
+// Sequencer: pool -> batch -> check -> index -> hash -> sign -> one durable
+// LogStorage::Integrate -> answer (see log/sequencer.h).
+//
+// Threads. Submit runs on any thread and only touches the pool under mu_.
+// Everything else (the tree frontier, the batch, storage writes, callbacks)
+// runs on the one sequencer thread inside io_.run(), so batches are
+// integrated strictly one after another.
+//
+// Security reasoning (DESIGN.md "Sequencing"): the tree in memory (tree_)
+// only advances together with a successful Integrate; if Integrate fails the
+// outcome on disk is unknown to us (a failed commit may or may not have
+// reached the disk), so the sequencer stops for good (status() reports it)
+// instead of signing a possibly different tree for a size that may already
+// have a durable checkpoint. A restart then re-reads the committed head.
+#include "log/sequencer.h"
+
+#include <algorithm>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/checkpoint.h"
+#include "core/merkle.h"
+
+namespace kt::log {
+
+namespace asio = boost::asio;
+
+CheckpointSigner MakeCheckpointSigner(core::SignerKey log_key) {
+  return [key = std::move(log_key)](uint64_t size, const Hash& root) -> StatusOr<std::string> {
+    core::Checkpoint c;
+    c.origin = key.name;
+    c.size = size;
+    c.root = root;
+    return core::SignCheckpoint(key, c);
+  };
+}
+
+namespace {
+
+uint64_t SystemNowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// DedupKey identifies "the same submission": the entry without its
+// timestamp, and without prev unless the submitter fixed it.
+StatusOr<std::string> DedupKey(const Submission& s) {
+  core::Entry e = s.entry;
+  e.timestamp_ms = 0;
+  if (!s.prev_given) e.prev = 0;
+  KT_ASSIGN_OR_RETURN(Bytes b, core::EncodeEntry(e));
+  std::string key(1, s.prev_given ? '\1' : '\0');
+  key.append(core::AsStringView(b));
+  return key;
+}
+
+}  // namespace
+
+class Sequencer::Impl {
+ public:
+  Impl(LogStorage& storage, CheckpointSigner signer, SequencerOptions options)
+      : storage_(storage),
+        signer_(std::move(signer)),
+        options_(std::move(options)),
+        timer_(io_),
+        work_(asio::make_work_guard(io_)) {
+    if (!options_.now_ms) options_.now_ms = SystemNowMs;
+  }
+
+  Status Restore();
+  void SetOnIntegrated(IntegratedFn fn) { on_integrated_ = std::move(fn); }
+  void Start();
+  void Stop();
+  void Submit(Submission submission, DoneFn done);
+  size_t pending() const {
+    std::lock_guard lock(mu_);
+    return waiting_;
+  }
+  Status status() const {
+    std::lock_guard lock(mu_);
+    return fatal_;
+  }
+
+ private:
+  struct Item {
+    Submission submission;
+    std::string key;
+    std::vector<DoneFn> waiters;
+  };
+  using ItemPtr = std::shared_ptr<Item>;
+
+  void ArmTimer();
+  // RunBatch integrates up to batch_max pending items; false if none were.
+  bool RunBatch();
+  // DrainFullBatches runs batches while at least batch_max items are pending.
+  void DrainFullBatches() {
+    while (true) {
+      {
+        std::lock_guard lock(mu_);
+        if (pool_.size() < options_.batch_max) return;
+      }
+      RunBatch();
+    }
+  }
+  std::vector<StatusOr<SequencedEntry>> Integrate(const std::vector<ItemPtr>& batch);
+  StatusOr<UserState*> UserFor(std::unordered_map<std::string, UserState>& users,
+                               const std::string& user);
+
+  LogStorage& storage_;
+  CheckpointSigner signer_;
+  SequencerOptions options_;
+  IntegratedFn on_integrated_;
+
+  // Sequencer thread only (or the owner before Start / after the join).
+  core::TreeBuilder tree_;
+  uint64_t last_timestamp_ = 0;
+
+  asio::io_context io_;
+  asio::steady_timer timer_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  bool stopped_ = false;  // owner thread only
+
+  mutable std::mutex mu_;
+  std::deque<ItemPtr> pool_;                          // guarded by mu_
+  std::unordered_map<std::string, ItemPtr> by_key_;   // pending + in batch; mu_
+  size_t waiting_ = 0;                                // submitters waiting; mu_
+  bool kick_posted_ = false;                          // mu_
+  bool stopping_ = false;                             // mu_
+  bool started_ = false;                              // mu_
+  Status fatal_;                                      // mu_
+};
+
+Status Sequencer::Impl::Restore() {
+  KT_ASSIGN_OR_RETURN(TreeState state, storage_.ReadTreeState());
+  KT_ASSIGN_OR_RETURN(tree_, core::TreeBuilder::Restore(state.size, storage_));
+  if (tree_.Root() != state.root) {
+    return Status::Corruption("sequencer: stored hashes do not give the stored root");
+  }
+  if (state.size > 0) {
+    KT_ASSIGN_OR_RETURN(Bytes last, storage_.ReadEntry(state.size - 1));
+    KT_ASSIGN_OR_RETURN(core::Entry e, core::DecodeEntry(last));
+    last_timestamp_ = e.timestamp_ms;
+  }
+  if (state.checkpoint.empty()) {
+    // A fresh log: sign and store the checkpoint of the empty tree.
+    IntegrationBatch batch;
+    batch.first_index = 0;
+    batch.root = tree_.Root();
+    KT_ASSIGN_OR_RETURN(batch.checkpoint, signer_(0, batch.root));
+    KT_RETURN_IF_ERROR(storage_.Integrate(batch));
+  }
+  return Status();
+}
+
+void Sequencer::Impl::Start() {
+  if (stopped_) return;
+  {
+    std::lock_guard lock(mu_);
+    if (started_) return;
+    started_ = true;
+  }
+  ArmTimer();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Sequencer::Impl::ArmTimer() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+  }
+  timer_.expires_after(options_.batch_interval);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled by Stop
+    RunBatch();
+    DrainFullBatches();
+    ArmTimer();
+  });
+}
+
+void Sequencer::Impl::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stopped_ = true;
+  bool started = false;
+  {
+    std::lock_guard lock(mu_);
+    started = started_;
+  }
+  if (started) {
+    asio::post(io_, [this] {
+      timer_.cancel();
+      while (RunBatch()) {
+      }
+    });
+    work_.reset();
+    thread_.join();
+  } else {
+    while (RunBatch()) {
+    }
+  }
+}
+
+void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
+  auto key = DedupKey(submission);
+  if (!key.ok()) {
+    done(key.status());
+    return;
+  }
+  Status refuse;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      refuse = Status::Unavailable("shutting down");
+    } else if (!fatal_.ok()) {
+      refuse = Status::Unavailable("sequencer stopped: " + fatal_.message());
+    } else if (waiting_ >= options_.max_pool) {
+      refuse = Status::Unavailable("pool full");
+    } else {
+      ++waiting_;
+      auto it = by_key_.find(*key);
+      if (it != by_key_.end()) {
+        it->second->waiters.push_back(std::move(done));
+        return;
+      }
+      auto item = std::make_shared<Item>();
+      item->submission = std::move(submission);
+      item->key = *key;
+      item->waiters.push_back(std::move(done));
+      by_key_.emplace(std::move(*key), item);
+      pool_.push_back(std::move(item));
+      if (pool_.size() >= options_.batch_max && started_ && !kick_posted_) {
+        kick_posted_ = true;
+        asio::post(io_, [this] {
+          {
+            std::lock_guard inner(mu_);
+            kick_posted_ = false;
+          }
+          DrainFullBatches();
+        });
+      }
+      return;
+    }
+  }
+  done(refuse);
+}
+
+bool Sequencer::Impl::RunBatch() {
+  std::vector<ItemPtr> batch;
+  {
+    std::lock_guard lock(mu_);
+    size_t n = std::min(pool_.size(), options_.batch_max);
+    batch.assign(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(n));
+    pool_.erase(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  if (batch.empty()) return false;
+  std::vector<StatusOr<SequencedEntry>> results = Integrate(batch);
+  // Detach the waiters under the lock: a duplicate that arrives from now on
+  // is a new submission.
+  std::vector<std::vector<DoneFn>> waiters(batch.size());
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      by_key_.erase(batch[i]->key);
+      waiters[i] = std::move(batch[i]->waiters);
+      waiting_ -= waiters[i].size();
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    for (DoneFn& done : waiters[i]) done(results[i]);
+  }
+  return true;
+}
+
+StatusOr<UserState*> Sequencer::Impl::UserFor(std::unordered_map<std::string, UserState>& users,
+                                              const std::string& user) {
+  auto it = users.find(user);
+  if (it == users.end()) {
+    KT_ASSIGN_OR_RETURN(UserState state, storage_.ReadUser(user));
+    it = users.emplace(user, std::move(state)).first;
+  }
+  return &it->second;
+}
+
+std::vector<StatusOr<SequencedEntry>> Sequencer::Impl::Integrate(
+    const std::vector<ItemPtr>& batch) {
+  std::vector<StatusOr<SequencedEntry>> results(batch.size(),
+                                                Status::Internal("not sequenced"));
+  {
+    std::lock_guard lock(mu_);
+    if (!fatal_.ok()) {
+      results.assign(batch.size(), Status::Unavailable("sequencer stopped: " + fatal_.message()));
+      return results;
+    }
+  }
+  const core::TreeBuilder before = tree_;
+  last_timestamp_ = std::max(last_timestamp_, options_.now_ms());
+  IntegrationBatch out;
+  out.first_index = tree_.size();
+  std::vector<size_t> accepted;  // batch positions, in index order
+  std::unordered_map<std::string, UserState> users;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Submission& sub = batch[i]->submission;
+    core::Entry candidate = sub.entry;
+    candidate.timestamp_ms = last_timestamp_;
+    auto user = UserFor(users, candidate.user);
+    if (!user.ok()) {
+      results[i] = user.status();
+      continue;
+    }
+    if (!sub.prev_given) candidate.prev = (*user)->NextPrev();
+    if (sub.check) {
+      Status s = sub.check(candidate, **user);
+      if (!s.ok()) {
+        results[i] = s;
+        continue;
+      }
+    }
+    auto bytes = core::EncodeEntry(candidate);
+    if (!bytes.ok()) {
+      results[i] = bytes.status();
+      continue;
+    }
+    (*user)->Apply(tree_.size(), candidate);
+    tree_.Append(core::RecordHash(*bytes), &out.stored_hashes);
+    out.entries.push_back(std::move(bytes).value());
+    out.decoded.push_back(std::move(candidate));
+    accepted.push_back(i);
+  }
+  if (accepted.empty()) return results;
+  out.root = tree_.Root();
+  auto checkpoint = signer_(tree_.size(), out.root);
+  Status s = checkpoint.ok() ? Status() : checkpoint.status();
+  if (s.ok()) {
+    out.checkpoint = *checkpoint;
+    s = storage_.Integrate(out);
+  }
+  if (!s.ok()) {
+    tree_ = before;
+    std::lock_guard lock(mu_);
+    fatal_ = s;
+    for (size_t i : accepted) results[i] = Status::Unavailable("integration failed: " + s.message());
+    return results;
+  }
+  if (on_integrated_) on_integrated_(out.checkpoint, tree_.size());
+  for (size_t k = 0; k < accepted.size(); ++k) {
+    SequencedEntry e;
+    e.index = out.first_index + k;
+    e.entry = std::move(out.entries[k]);
+    e.checkpoint_size = tree_.size();
+    e.checkpoint = out.checkpoint;
+    results[accepted[k]] = std::move(e);
+  }
+  return results;
+}
+
+// --- Sequencer ---
+
+Sequencer::Sequencer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Sequencer::~Sequencer() { Stop(); }
+
+StatusOr<std::unique_ptr<Sequencer>> Sequencer::Create(LogStorage& storage,
+                                                       CheckpointSigner signer,
+                                                       SequencerOptions options) {
+  if (!signer) return Status::InvalidArgument("sequencer: no checkpoint signer");
+  if (options.batch_max == 0 || options.max_pool == 0 ||
+      options.batch_interval <= std::chrono::milliseconds(0)) {
+    return Status::InvalidArgument("sequencer: batch_max, max_pool and batch_interval must be > 0");
+  }
+  auto impl = std::make_unique<Impl>(storage, std::move(signer), std::move(options));
+  KT_RETURN_IF_ERROR(impl->Restore());
+  return std::unique_ptr<Sequencer>(new Sequencer(std::move(impl)));
+}
+
+void Sequencer::SetOnIntegrated(IntegratedFn fn) { impl_->SetOnIntegrated(std::move(fn)); }
+void Sequencer::Start() { impl_->Start(); }
+void Sequencer::Stop() { impl_->Stop(); }
+void Sequencer::Submit(Submission submission, DoneFn done) {
+  impl_->Submit(std::move(submission), std::move(done));
+}
+
+std::future<StatusOr<SequencedEntry>> Sequencer::Submit(Submission submission) {
+  auto promise = std::make_shared<std::promise<StatusOr<SequencedEntry>>>();
+  auto future = promise->get_future();
+  impl_->Submit(std::move(submission),
+                [promise](StatusOr<SequencedEntry> r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+size_t Sequencer::pending() const { return impl_->pending(); }
+Status Sequencer::status() const { return impl_->status(); }
+
+}  // namespace kt::log
