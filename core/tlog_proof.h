@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/checkpoint.h"
+#include "core/policy.h"
 #include "core/status.h"
 
 namespace kt::core {
@@ -26,6 +28,9 @@ inline constexpr std::string_view kTlogProofHeader = "c2sp.org/tlog-proof@v1";
 // kMaxTlogProofHashes: an audit path in a tree of < 2^64 leaves has at most
 // 64 hashes.
 inline constexpr size_t kMaxTlogProofHashes = 64;
+// kMaxCosignatureSkewSeconds: cosignatures dated further than this in the
+// future do not count toward the quorum (DESIGN.md "Trust policy").
+inline constexpr uint64_t kMaxCosignatureSkewSeconds = 600;
 // kMaxTlogProofSize bounds the whole text (an entry is at most 65535 bytes,
 // so its base64 plus a checkpoint with many cosignatures fits easily).
 inline constexpr size_t kMaxTlogProofSize = size_t{1} << 20;
@@ -44,14 +49,39 @@ struct TlogProof {
 // ParseTlogProof parses `text` strictly: lines end in '\n' only; the header
 // line exactly; an optional "extra " line with non-empty canonical standard
 // base64; "index " with a canonical decimal; at most 64 lines of canonical
-// base64 of exactly 32 bytes; an empty line; then a non-empty checkpoint
-// ending in '\n' (its signed-note syntax is checked by VerifyTlogProof, not
-// here). At most kMaxTlogProofSize bytes. InvalidArgument with a reason
-// otherwise. For every accepted text, FormatTlogProof(result) == text.
+// base64 of exactly 32 bytes; an empty line; then the checkpoint: a signed
+// note (ParseNote) whose text is a checkpoint (ParseCheckpoint). Signatures
+// are not verified here. At most kMaxTlogProofSize bytes. InvalidArgument
+// with a reason otherwise. For every accepted text,
+// FormatTlogProof(result) == text.
 StatusOr<TlogProof> ParseTlogProof(std::string_view text);
 
 // FormatTlogProof returns the text form; `checkpoint` is copied verbatim.
 std::string FormatTlogProof(const TlogProof& proof);
+
+// VerifiedTlogProof is a proof whose every check passed.
+struct VerifiedTlogProof {
+  TlogProof proof;
+  Checkpoint checkpoint;
+  // witnesses: policy names of the witnesses whose cosignatures counted.
+  std::vector<std::string> witnesses;
+};
+
+// VerifyTlogProof parses `text` and checks, in this order:
+//  1. the checkpoint note verifies against the policy's log and witness keys
+//     with a log signature named after its origin (VerifyCheckpoint; its
+//     errors are returned as they are: malformed / bad_signature /
+//     unverified / bad_checkpoint);
+//  2. the witnesses whose cosignatures verified, leaving out any dated more
+//     than kMaxCosignatureSkewSeconds after `now_unix_seconds`, satisfy the
+//     policy's quorum; PermissionDenied("unverified: ...") otherwise;
+//  3. the audit path proves RecordHash(extra) at `index` in the checkpoint's
+//     tree (RFC 6962 §2.1.1); InvalidArgument for a proof malformed for its
+//     sizes (index >= tree size, wrong path length) or an empty `extra`,
+//     VerificationFailed when the root differs.
+// `extra` is the record itself (for us, the entry bytes). Thread-safe.
+StatusOr<VerifiedTlogProof> VerifyTlogProof(std::string_view text, const Policy& policy,
+                                            uint64_t now_unix_seconds);
 
 }  // namespace kt::core
 

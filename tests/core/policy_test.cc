@@ -35,7 +35,8 @@ std::string SpecExample() {
     s += "witness Y" + std::to_string(i) + " " +
          WitnessVkey("y" + std::to_string(i) + ".example", static_cast<uint8_t>(20 + i)) + "\n";
   }
-  s += "group Y-witnesses any Y1 Y2 Y3\n\ngroup X-and-Y all X-witnesses Y-witnesses\nquorum X-and-Y\n";
+  s += "group Y-witnesses any Y1 Y2 Y3\n\n";
+  s += "group X-and-Y all X-witnesses Y-witnesses\nquorum X-and-Y\n";
   return s;
 }
 
@@ -210,7 +211,8 @@ TEST(PolicyVectorTest, ParsesVectorKeys) {
   EXPECT_EQ(p->logs[0].key.name, notes["log_key"]["name"].get<std::string>());
   EXPECT_EQ(FormatPolicy(*p), text);
   // A log vkey in a witness line (type 0x01) is refused.
-  std::string swapped = "witness w1 " + notes["log_key"]["vkey"].get<std::string>() + "\nquorum w1\n";
+  std::string swapped =
+      "witness w1 " + notes["log_key"]["vkey"].get<std::string>() + "\nquorum w1\n";
   EXPECT_FALSE(ParsePolicy(swapped).ok());
 }
 
