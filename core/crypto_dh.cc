@@ -159,6 +159,11 @@ X25519KeyPair GenerateX25519() {
 SecretBytes Ed25519SeedToX25519Private(ByteSpan seed) {
   KT_CHECK(seed.size() == 32);
   std::array<uint8_t, 64> h = Sha512(seed);
+  // RFC 7748 §5 clamping, as libsodium's crypto_sign_ed25519_sk_to_curve25519
+  // (X25519 clamps again, so this only makes the stored form canonical).
+  h[0] &= 248;
+  h[31] &= 127;
+  h[31] |= 64;
   SecretBytes out(ByteSpan(h.data(), 32));
   Cleanse(h);
   return out;

@@ -82,9 +82,9 @@ X25519KeyPair GenerateX25519();
 // Pure, variable-time (public inputs only) and thread-safe.
 StatusOr<X25519PublicKey> Ed25519PublicToX25519(ByteSpan ed25519_public);
 
-// Ed25519SeedToX25519Private returns the first 32 bytes of SHA-512(seed), the
-// Ed25519 secret scalar before clamping (X25519 clamps it). The seed must have
-// 32 bytes (KT_CHECK).
+// Ed25519SeedToX25519Private returns the first 32 bytes of SHA-512(seed)
+// clamped (RFC 7748 §5), i.e. the Ed25519 secret scalar, as libsodium's
+// crypto_sign_ed25519_sk_to_curve25519. The seed must have 32 bytes (KT_CHECK).
 SecretBytes Ed25519SeedToX25519Private(ByteSpan seed);
 
 // HkdfSha256 is RFC 5869 HKDF with SHA-256: Expand(Extract(salt, ikm), info,

@@ -144,9 +144,11 @@ TEST(Ed25519ToX25519Test, PublicAndPrivateConversionsAgree) {
   }
 }
 
-TEST(Ed25519ToX25519Test, SeedConversionIsSha512Prefix) {
+TEST(Ed25519ToX25519Test, SeedConversionIsClampedSha512Prefix) {
   const Bytes seed = Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
   auto h = Sha512(seed);
+  h[0] &= 248;
+  h[31] = static_cast<uint8_t>((h[31] & 127) | 64);
   EXPECT_EQ(HexEncode(Ed25519SeedToX25519Private(seed).span()), HexEncode(ByteSpan(h.data(), 32)));
 }
 

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// X3DH prekeys and prekey bundles (DESIGN.md "X3DH"): the signed prekey (SPK)
+// and its signature message, one-time prekeys (OPK), and the bundle a server
+// hands to an initiator, with a canonical binary encoding.
+#ifndef KT_X3DH_KEYS_H_
+#define KT_X3DH_KEYS_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/bytes.h"
+#include "core/crypto.h"
+#include "core/crypto_dh.h"
+#include "core/status.h"
+
+namespace kt::x3dh {
+
+// SignedPrekey is a device's medium-term X25519 prekey, signed by the
+// device's Ed25519 identity key over SpkSignatureMessage.
+struct SignedPrekey {
+  uint32_t spk_id = 0;
+  uint64_t created = 0;  // unix seconds
+  core::X25519PublicKey public_key{};
+  core::Ed25519Signature signature{};
+
+  bool operator==(const SignedPrekey&) const = default;
+};
+
+// OneTimePrekey is an X25519 prekey handed out at most once.
+struct OneTimePrekey {
+  uint32_t opk_id = 0;
+  core::X25519PublicKey public_key{};
+
+  bool operator==(const OneTimePrekey&) const = default;
+};
+
+// PrekeyBundle is what the prekey directory returns for one device. Nothing
+// in it is trusted until kt::client checked `identity_key` against the log
+// (see VerifiedBundle in x3dh/x3dh.h).
+struct PrekeyBundle {
+  std::string user;
+  std::string device;
+  core::Ed25519PublicKey identity_key{};  // the device's Ed25519 identity key
+  SignedPrekey signed_prekey;
+  std::optional<OneTimePrekey> one_time_prekey;
+
+  bool operator==(const PrekeyBundle&) const = default;
+};
+
+// SpkSignatureMessage returns "kt-x3dh-spk-v1\n" || uint32 spk_id || uint64
+// created || spk_pub (big-endian integers), the message the identity key signs.
+core::Bytes SpkSignatureMessage(uint32_t spk_id, uint64_t created,
+                                const core::X25519PublicKey& spk_public);
+
+// SignPrekey signs an SPK with the device identity key. Thread-safe.
+SignedPrekey SignPrekey(const core::Ed25519Signer& identity, uint32_t spk_id, uint64_t created,
+                        const core::X25519PublicKey& spk_public);
+
+// VerifySignedPrekey returns OK if `spk.signature` is a valid Ed25519
+// signature by `identity` over the SPK's message, VerificationFailed if not.
+core::Status VerifySignedPrekey(const core::Ed25519Verifier& identity, const SignedPrekey& spk);
+
+// Binary bundle encoding (big-endian, TLS presentation style):
+//   uint8  version = 1;
+//   opaque user<1..255>; opaque device<1..255>;
+//   opaque identity_key[32];
+//   uint32 spk_id; uint64 created; opaque spk_pub[32]; opaque spk_sig[64];
+//   uint8  has_opk (0 or 1); [uint32 opk_id; opaque opk_pub[32]] if has_opk.
+// EncodePrekeyBundle requires 1..255-byte user and device (KT_CHECK).
+core::Bytes EncodePrekeyBundle(const PrekeyBundle& bundle);
+// DecodePrekeyBundle accepts exactly the encodings EncodePrekeyBundle makes
+// (so decode -> encode is the identity); InvalidArgument otherwise.
+core::StatusOr<PrekeyBundle> DecodePrekeyBundle(core::ByteSpan in);
+
+}  // namespace kt::x3dh
+
+#endif  // KT_X3DH_KEYS_H_
