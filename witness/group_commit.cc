@@ -49,6 +49,7 @@ void GroupCommitter::Loop() {
       }
     }
     CommitBatch(batch);
+    if (options_.on_commit) options_.on_commit(batch.size());
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (Pending* p : batch) p->done = true;

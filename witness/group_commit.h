@@ -41,6 +41,9 @@ class GroupCommitter {
 
   struct Options {
     size_t max_batch = 256;
+    // on_commit, if set, is called on the committer thread after each batch
+    // with its number of ops (for metrics); it must not call Run.
+    std::function<void(size_t ops)> on_commit;
   };
 
   // The committer thread starts here; `env` must outlive this object.
