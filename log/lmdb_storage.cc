@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 
 #include "core/encoding.h"
 #include "core/tile.h"
@@ -18,6 +17,7 @@ using store::PutMode;
 using store::U64Key;
 
 constexpr std::string_view kTreeKey = "tree";
+constexpr std::string_view kUsersThroughKey = "users_through";
 constexpr size_t kHashSize = 32;
 
 Bytes EncodeHead(uint64_t size, const Hash& root, std::string_view checkpoint) {
@@ -31,15 +31,19 @@ Bytes EncodeHead(uint64_t size, const Hash& root, std::string_view checkpoint) {
 }  // namespace
 
 StatusOr<std::unique_ptr<LmdbStorage>> LmdbStorage::Open(const std::filesystem::path& dir,
-                                                         const store::EnvOptions& options) {
-  KT_ASSIGN_OR_RETURN(std::unique_ptr<store::Env> env, store::Env::Open(dir, options));
+                                                         const LmdbStorageOptions& options) {
+  if (options.user_flush_entries == 0) {
+    return Status::InvalidArgument("log storage: user_flush_entries must be >= 1");
+  }
+  KT_ASSIGN_OR_RETURN(std::unique_ptr<store::Env> env, store::Env::Open(dir, options.env));
   Dbs dbs;
   KT_ASSIGN_OR_RETURN(dbs.meta, env->OpenDb("meta"));
   KT_ASSIGN_OR_RETURN(dbs.entries, env->OpenDb("entries"));
   KT_ASSIGN_OR_RETURN(dbs.hashes, env->OpenDb("hashes"));
   KT_ASSIGN_OR_RETURN(dbs.users, env->OpenDb("users"));
   KT_ASSIGN_OR_RETURN(dbs.witnessed, env->OpenDb("witnessed"));
-  std::unique_ptr<LmdbStorage> storage(new LmdbStorage(std::move(env), dbs));
+  std::unique_ptr<LmdbStorage> storage(
+      new LmdbStorage(std::move(env), dbs, options.user_flush_entries));
   // Cheap consistency checks: the head agrees with the record count and the
   // number of stored hash chunks.
   Status s = storage->env_->View([&](const store::Txn& txn) -> Status {
@@ -54,7 +58,47 @@ StatusOr<std::unique_ptr<LmdbStorage>> LmdbStorage::Open(const std::filesystem::
     return Status();
   });
   if (!s.ok()) return s;
+  KT_RETURN_IF_ERROR(storage->ReplayUsers());
   return storage;
+}
+
+Status LmdbStorage::ReplayUsers() {
+  return env_->View([&](const store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
+    uint64_t through = 0;
+    auto v = txn.Get(dbs_.meta, core::AsBytes(kUsersThroughKey));
+    if (v.ok()) {
+      KT_ASSIGN_OR_RETURN(through, store::ParseU64Key(*v));
+    } else if (v.status().code() != Status::Code::kNotFound) {
+      return v.status();
+    }
+    if (through > head.size) return Status::Corruption("log storage: users_through > size");
+    UserMap updated;
+    uint64_t next = through;
+    Status inner;
+    KT_RETURN_IF_ERROR(txn.ForEach(dbs_.entries, AsSpan(U64Key(through)),
+                                   [&](std::string_view key, std::string_view value) {
+      auto k = store::ParseU64Key(key);
+      auto e = core::DecodeEntry(core::AsBytes(value));
+      if (!k.ok() || *k != next || !e.ok()) {
+        inner = Status::Corruption("log storage: bad entry while replaying the user index");
+        return false;
+      }
+      auto user = UserBase(txn, updated, e->user);
+      if (!user.ok()) {
+        inner = user.status();
+        return false;
+      }
+      (*user)->Apply(next++, *e);
+      return true;
+    }));
+    KT_RETURN_IF_ERROR(inner);
+    if (next != head.size) return Status::Corruption("log storage: missing entries on replay");
+    std::unique_lock lock(overlay_mu_);
+    overlay_ = std::move(updated);
+    overlay_entries_ = head.size - through;
+    return Status();
+  });
 }
 
 StatusOr<LmdbStorage::Head> LmdbStorage::ReadHead(const store::Txn& txn) const {
@@ -190,6 +234,14 @@ StatusOr<Bytes> LmdbStorage::ReadEntry(uint64_t index) {
 StatusOr<UserState> LmdbStorage::ReadUser(std::string_view user) {
   UserState state;
   if (user.empty()) return state;  // LMDB keys must be non-empty; no such user
+  {
+    // A user absent from the overlay has its latest state in the database
+    // (a flush only moves states from the overlay to the database after
+    // they are committed).
+    std::shared_lock lock(overlay_mu_);
+    auto it = overlay_.find(user);
+    if (it != overlay_.end()) return it->second;
+  }
   Status s = env_->View([&](const store::Txn& txn) -> Status {
     auto v = txn.Get(dbs_.users, core::AsBytes(user));
     if (!v.ok()) {
@@ -251,32 +303,31 @@ Status LmdbStorage::PutHashes(store::Txn& txn, uint64_t first_stored,
   return Status();
 }
 
-Status LmdbStorage::PutUsers(store::Txn& txn, const IntegrationBatch& batch) const {
-  // Group by user (sorted keys: better B-tree locality), one read and one
-  // write per user per batch.
-  std::map<std::string_view, UserState> users;
-  for (size_t i = 0; i < batch.decoded.size(); ++i) {
-    const core::Entry& e = batch.decoded[i];
-    auto [it, fresh] = users.try_emplace(e.user);
-    if (fresh) {
-      auto v = txn.Get(dbs_.users, core::AsBytes(e.user));
-      if (v.ok()) {
-        KT_ASSIGN_OR_RETURN(it->second, DecodeUserState(core::AsBytes(*v)));
-      } else if (v.status().code() != Status::Code::kNotFound) {
-        return v.status();
-      }
-    }
-    it->second.Apply(batch.first_index + i, e);
-  }
-  for (const auto& [user, state] : users) {
+StatusOr<UserState*> LmdbStorage::UserBase(const store::Txn& txn, UserMap& updated,
+                                           std::string_view user) const {
+  auto it = updated.find(user);
+  if (it != updated.end()) return &it->second;
+  UserState base;
+  auto o = overlay_.find(user);  // writers hold write_mu_: no concurrent change
+  if (o != overlay_.end()) {
+    base = o->second;
+  } else {
     if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
-    KT_RETURN_IF_ERROR(txn.Put(dbs_.users, core::AsBytes(user), EncodeUserState(state)));
+    auto v = txn.Get(dbs_.users, core::AsBytes(user));
+    if (v.ok()) {
+      KT_ASSIGN_OR_RETURN(base, DecodeUserState(core::AsBytes(*v)));
+    } else if (v.status().code() != Status::Code::kNotFound) {
+      return v.status();
+    }
   }
-  return Status();
+  return &updated.emplace(std::string(user), std::move(base)).first->second;
 }
 
 Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
-  return env_->Update([&](store::Txn& txn) -> Status {
+  std::lock_guard write_lock(write_mu_);
+  UserMap updated;  // user states after this batch, applied to overlay_ on commit
+  bool flush = false;
+  Status s = env_->Update([&](store::Txn& txn) -> Status {
     KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
     KT_RETURN_IF_ERROR(CheckBatch(batch, head.size, !head.checkpoint.empty()));
     for (size_t i = 0; i < batch.entries.size(); ++i) {
@@ -284,11 +335,41 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
                                  batch.entries[i], PutMode::kAppend));
     }
     KT_RETURN_IF_ERROR(PutHashes(txn, core::StoredHashCount(head.size), batch.stored_hashes));
-    KT_RETURN_IF_ERROR(PutUsers(txn, batch));
+    for (size_t i = 0; i < batch.decoded.size(); ++i) {
+      KT_ASSIGN_OR_RETURN(UserState * user, UserBase(txn, updated, batch.decoded[i].user));
+      user->Apply(batch.first_index + i, batch.decoded[i]);
+    }
     uint64_t size = head.size + batch.entries.size();
+    flush = overlay_entries_ + batch.entries.size() >= user_flush_entries_;
+    if (flush) {
+      // Write every state newer than the database, in key order (B-tree
+      // locality).
+      std::vector<std::pair<std::string_view, const UserState*>> dirty;
+      dirty.reserve(overlay_.size() + updated.size());
+      for (const auto& [user, state] : overlay_) {
+        if (updated.count(user) == 0) dirty.emplace_back(user, &state);
+      }
+      for (const auto& [user, state] : updated) dirty.emplace_back(user, &state);
+      std::sort(dirty.begin(), dirty.end());
+      for (const auto& [user, state] : dirty) {
+        KT_RETURN_IF_ERROR(txn.Put(dbs_.users, core::AsBytes(user), EncodeUserState(*state)));
+      }
+      KT_RETURN_IF_ERROR(
+          txn.Put(dbs_.meta, core::AsBytes(kUsersThroughKey), AsSpan(U64Key(size))));
+    }
     return txn.Put(dbs_.meta, core::AsBytes(kTreeKey),
                    EncodeHead(size, batch.root, batch.checkpoint));
   });
+  if (!s.ok()) return s;
+  std::unique_lock lock(overlay_mu_);
+  if (flush) {
+    overlay_.clear();
+    overlay_entries_ = 0;
+  } else {
+    for (auto& [user, state] : updated) overlay_[user] = std::move(state);
+    overlay_entries_ += batch.entries.size();
+  }
+  return Status();
 }
 
 Status LmdbStorage::PublishWitnessed(const std::string& checkpoint, uint64_t size) {

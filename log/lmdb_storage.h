@@ -4,11 +4,24 @@
 // packed 16 per value by stored index, users by id, the head ("tree") in
 // meta, and every witnessed checkpoint by size. Integrate is one write
 // transaction with one durable commit.
+//
+// The user index is derived state (a pure function of the entries), so it is
+// checkpointed lazily: user states changed by recent batches live in an
+// in-memory overlay and are written to the "users" database every
+// user_flush_entries entries, in the same transaction as a batch, together
+// with meta "users_through" (the number of entries the database reflects).
+// Open replays entries [users_through, size) into the overlay. This turns
+// ~one random B-tree page write per entry into one per flushed page, which
+// is what keeps the per-batch durable commit small.
 #ifndef KT_LOG_LMDB_STORAGE_H_
 #define KT_LOG_LMDB_STORAGE_H_
 
 #include <filesystem>
+#include <unordered_map>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
 
 #include "log/storage.h"
 #include "store/lmdb.h"
@@ -20,13 +33,21 @@ namespace kt::log {
 // in 4 KiB pages, large enough to make per-record overhead ~3%).
 inline constexpr uint64_t kHashesPerChunk = 16;
 
+struct LmdbStorageOptions {
+  store::EnvOptions env;
+  // user_flush_entries: write the user overlay to LMDB once it reflects at
+  // least this many entries (>= 1; 1 = every batch).
+  uint64_t user_flush_entries = 262144;
+};
+
 // LmdbStorage is thread-safe: LMDB readers never block, writes are serialised.
 class LmdbStorage : public LogStorage {
  public:
-  // Open opens (creating) the log database in `dir`. IOError on failure;
-  // Corruption if an existing database fails its consistency checks.
+  // Open opens (creating) the log database in `dir` and replays the user
+  // index tail. IOError on failure; Corruption if an existing database fails
+  // its consistency checks or an entry does not decode.
   static StatusOr<std::unique_ptr<LmdbStorage>> Open(const std::filesystem::path& dir,
-                                                     const store::EnvOptions& options = {});
+                                                     const LmdbStorageOptions& options = {});
 
   StatusOr<TreeState> ReadTreeState() override;
   Status ReadHashes(std::span<const uint64_t> stored_indexes, std::vector<Hash>* out) override;
@@ -50,16 +71,34 @@ class LmdbStorage : public LogStorage {
     Hash root{};
     std::string checkpoint;  // empty: fresh log
   };
-  LmdbStorage(std::unique_ptr<store::Env> env, Dbs dbs) : env_(std::move(env)), dbs_(dbs) {}
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using UserMap = std::unordered_map<std::string, UserState, StringHash, std::equal_to<>>;
+  LmdbStorage(std::unique_ptr<store::Env> env, Dbs dbs, uint64_t user_flush_entries)
+      : env_(std::move(env)), dbs_(dbs), user_flush_entries_(user_flush_entries) {}
 
   StatusOr<Head> ReadHead(const store::Txn& txn) const;
   Status ReadHashesIn(const store::Txn& txn, uint64_t size, std::span<const uint64_t> indexes,
                       std::vector<Hash>* out) const;
   Status PutHashes(store::Txn& txn, uint64_t first_stored, std::span<const Hash> hashes) const;
-  Status PutUsers(store::Txn& txn, const IntegrationBatch& batch) const;
+  // UserBase returns the user's state before the current write: from
+  // `updated`, the overlay, or the database (in that order).
+  StatusOr<UserState*> UserBase(const store::Txn& txn, UserMap& updated,
+                                std::string_view user) const;
+  Status ReplayUsers();
 
   std::unique_ptr<store::Env> env_;
   Dbs dbs_;
+  const uint64_t user_flush_entries_;
+  std::mutex write_mu_;  // serialises Integrate (overlay updates)
+  // overlay_ holds user states newer than the "users" database; written by
+  // Integrate under write_mu_ plus an exclusive overlay_mu_, read under a
+  // shared overlay_mu_.
+  mutable std::shared_mutex overlay_mu_;
+  UserMap overlay_;
+  uint64_t overlay_entries_ = 0;  // entries reflected only in overlay_
 };
 
 }  // namespace kt::log

@@ -28,6 +28,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/checkpoint.h"
+#include "core/encoding.h"
 #include "core/merkle.h"
 
 namespace kt::log {
@@ -52,16 +53,33 @@ uint64_t SystemNowMs() {
                                    .count());
 }
 
-// DedupKey identifies "the same submission": the entry without its
-// timestamp, and without prev unless the submitter fixed it.
-StatusOr<std::string> DedupKey(const Submission& s) {
-  core::Entry e = s.entry;
-  e.timestamp_ms = 0;
-  if (!s.prev_given) e.prev = 0;
-  KT_ASSIGN_OR_RETURN(Bytes b, core::EncodeEntry(e));
-  std::string key(1, s.prev_given ? '\1' : '\0');
+// DedupKey identifies "the same submission": a flag byte for prev_given,
+// then the canonical encoding of the entry with timestamp_ms 0 (and prev 0
+// unless the submitter fixed it). It zeroes those fields of `s.entry`; the
+// sequencer sets them again. InvalidArgument if the entry does not encode.
+StatusOr<std::string> DedupKey(Submission& s) {
+  s.entry.timestamp_ms = 0;
+  if (!s.prev_given) s.entry.prev = 0;
+  KT_ASSIGN_OR_RETURN(Bytes b, core::EncodeEntry(s.entry));
+  std::string key;
+  key.reserve(1 + b.size());
+  key.push_back(s.prev_given ? '\1' : '\0');
   key.append(core::AsStringView(b));
   return key;
+}
+
+// EntryBytes returns the canonical encoding of `e` from its dedup key by
+// writing timestamp_ms and prev in place. DESIGN.md "Log entry": version(1)
+// kind(1) user<1..255>(1+u) device<1..255>(1+d) timestamp_ms(8) prev(8) ...,
+// so timestamp_ms starts at byte 4 + u + d. Equal to core::EncodeEntry(e)
+// (the sequencer tests decode and re-encode every sequenced entry).
+Bytes EntryBytes(std::string_view key, const core::Entry& e) {
+  Bytes b(key.begin() + 1, key.end());
+  size_t ts = 4 + e.user.size() + e.device.size();
+  KT_CHECK(b.size() >= ts + 16);
+  core::PutU64BE(b.data() + ts, e.timestamp_ms);
+  core::PutU64BE(b.data() + ts + 8, e.prev);
+  return b;
 }
 
 }  // namespace
@@ -94,10 +112,20 @@ class Sequencer::Impl {
  private:
   struct Item {
     Submission submission;
-    std::string key;
+    std::string key;   // DedupKey
+    size_t hash = 0;   // std::hash of key, computed outside the lock
     std::vector<DoneFn> waiters;
   };
   using ItemPtr = std::shared_ptr<Item>;
+  // KeyRef is a by_key_ key: a view of an Item's key and its hash.
+  struct KeyRef {
+    std::string_view key;
+    size_t hash;
+    bool operator==(const KeyRef& o) const { return key == o.key; }
+  };
+  struct KeyRefHash {
+    size_t operator()(const KeyRef& k) const { return k.hash; }
+  };
 
   void ArmTimer();
   // RunBatch integrates up to batch_max pending items; false if none were.
@@ -133,7 +161,9 @@ class Sequencer::Impl {
 
   mutable std::mutex mu_;
   std::deque<ItemPtr> pool_;                          // guarded by mu_
-  std::unordered_map<std::string, ItemPtr> by_key_;   // pending + in batch; mu_
+  // by_key_ maps each pending or in-batch item's key (a view of its own
+  // Item::key) to the item.
+  std::unordered_map<KeyRef, ItemPtr, KeyRefHash> by_key_;  // mu_
   size_t waiting_ = 0;                                // submitters waiting; mu_
   bool kick_posted_ = false;                          // mu_
   bool stopping_ = false;                             // mu_
@@ -220,6 +250,12 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
     done(key.status());
     return;
   }
+  // Build the item outside the lock: the critical section stays short.
+  auto item = std::make_shared<Item>();
+  item->key = std::move(*key);
+  item->hash = std::hash<std::string_view>()(item->key);
+  item->submission = std::move(submission);
+  item->waiters.push_back(std::move(done));
   Status refuse;
   {
     std::lock_guard lock(mu_);
@@ -231,16 +267,11 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
       refuse = Status::Unavailable("pool full");
     } else {
       ++waiting_;
-      auto it = by_key_.find(*key);
-      if (it != by_key_.end()) {
-        it->second->waiters.push_back(std::move(done));
-        return;
+      auto [it, fresh] = by_key_.try_emplace(KeyRef{item->key, item->hash}, item);
+      if (!fresh) {
+        it->second->waiters.push_back(std::move(item->waiters.front()));
+        return;  // `item` is dropped outside the lock
       }
-      auto item = std::make_shared<Item>();
-      item->submission = std::move(submission);
-      item->key = *key;
-      item->waiters.push_back(std::move(done));
-      by_key_.emplace(std::move(*key), item);
       pool_.push_back(std::move(item));
       if (pool_.size() >= options_.batch_max && started_ && !kick_posted_) {
         kick_posted_ = true;
@@ -255,7 +286,7 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
       return;
     }
   }
-  done(refuse);
+  item->waiters.front()(refuse);
 }
 
 bool Sequencer::Impl::RunBatch() {
@@ -274,13 +305,14 @@ bool Sequencer::Impl::RunBatch() {
   {
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < batch.size(); ++i) {
-      by_key_.erase(batch[i]->key);
+      by_key_.erase(KeyRef{batch[i]->key, batch[i]->hash});
       waiters[i] = std::move(batch[i]->waiters);
       waiting_ -= waiters[i].size();
     }
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    for (DoneFn& done : waiters[i]) done(results[i]);
+    for (size_t w = 0; w + 1 < waiters[i].size(); ++w) waiters[i][w](results[i]);
+    if (!waiters[i].empty()) waiters[i].back()(std::move(results[i]));
   }
   return true;
 }
@@ -313,8 +345,8 @@ std::vector<StatusOr<SequencedEntry>> Sequencer::Impl::Integrate(
   std::vector<size_t> accepted;  // batch positions, in index order
   std::unordered_map<std::string, UserState> users;
   for (size_t i = 0; i < batch.size(); ++i) {
-    const Submission& sub = batch[i]->submission;
-    core::Entry candidate = sub.entry;
+    Submission& sub = batch[i]->submission;
+    core::Entry candidate = std::move(sub.entry);  // the item keeps only its key
     candidate.timestamp_ms = last_timestamp_;
     auto user = UserFor(users, candidate.user);
     if (!user.ok()) {
@@ -329,14 +361,10 @@ std::vector<StatusOr<SequencedEntry>> Sequencer::Impl::Integrate(
         continue;
       }
     }
-    auto bytes = core::EncodeEntry(candidate);
-    if (!bytes.ok()) {
-      results[i] = bytes.status();
-      continue;
-    }
+    Bytes bytes = EntryBytes(batch[i]->key, candidate);
     (*user)->Apply(tree_.size(), candidate);
-    tree_.Append(core::RecordHash(*bytes), &out.stored_hashes);
-    out.entries.push_back(std::move(bytes).value());
+    tree_.Append(core::RecordHash(bytes), &out.stored_hashes);
+    out.entries.push_back(std::move(bytes));
     out.decoded.push_back(std::move(candidate));
     accepted.push_back(i);
   }

@@ -78,7 +78,8 @@ struct MemoryStorageFactory {
   log::LogStorage* Reopen() { return keep.get(); }
 };
 
-struct LmdbStorageFactory {
+template <uint64_t kUserFlushEntries>
+struct LmdbStorageFactoryT {
   std::string dir;
   std::unique_ptr<log::LmdbStorage> keep;
   log::LogStorage* Make() {
@@ -87,13 +88,20 @@ struct LmdbStorageFactory {
   }
   log::LogStorage* Reopen() {
     keep.reset();
-    auto s = log::LmdbStorage::Open(dir);
+    log::LmdbStorageOptions options;
+    options.user_flush_entries = kUserFlushEntries;
+    auto s = log::LmdbStorage::Open(dir, options);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     if (!s.ok()) return nullptr;
     keep = std::move(s).value();
     return keep.get();
   }
 };
+// LmdbStorageFactory uses the default user flush threshold (the user index
+// stays in the overlay in tests); LmdbFlushingStorageFactory flushes it
+// every 5 entries, so both paths run the contract suite.
+using LmdbStorageFactory = LmdbStorageFactoryT<log::LmdbStorageOptions{}.user_flush_entries>;
+using LmdbFlushingStorageFactory = LmdbStorageFactoryT<5>;
 
 }  // namespace kt::testing
 

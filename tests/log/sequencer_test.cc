@@ -79,6 +79,10 @@ class SequencerTest : public ::testing::Test {
     core::InclusionProof proof{e.index, cp.size, *path};
     EXPECT_TRUE(core::VerifyInclusion(proof, core::RecordHash(e.entry), cp.root).ok());
     EXPECT_EQ(*storage_->ReadEntry(e.index), e.entry);
+    // The logged bytes are exactly the canonical encoding.
+    auto decoded = core::DecodeEntry(e.entry);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(*core::EncodeEntry(*decoded), e.entry);
   }
 
   std::string dir_;
@@ -150,6 +154,8 @@ TEST_F(SequencerTest, FillsPrevAndTimestampAtSequencingTime) {
   EXPECT_EQ(r1->index, 0u);
   EXPECT_EQ(r3->index, 2u);
   EXPECT_EQ(r1->checkpoint_size, 3u);  // one batch
+  CheckIncluded(*r1);
+  CheckIncluded(*r3);
   auto e1 = core::DecodeEntry(r1->entry), e3 = core::DecodeEntry(r3->entry);
   EXPECT_EQ(e1->prev, 0u);
   EXPECT_EQ(e3->prev, 1u);

@@ -48,7 +48,8 @@ class StorageTest : public ::testing::Test {
 };
 
 using Factories = ::testing::Types<kt::testing::MemoryStorageFactory,
-                                   kt::testing::LmdbStorageFactory>;
+                                   kt::testing::LmdbStorageFactory,
+                                   kt::testing::LmdbFlushingStorageFactory>;
 TYPED_TEST_SUITE(StorageTest, Factories);
 
 TYPED_TEST(StorageTest, FreshLogIsEmpty) {
@@ -327,6 +328,43 @@ TYPED_TEST(StorageVectorTest, ServesVectorTilesAndBundles) {
     ++compared;
   }
   EXPECT_GE(compared, 10);
+}
+
+// --- LMDB user index overlay ---
+
+// The user index read back after a reopen (replaying the unflushed tail)
+// equals MemoryStorage's for every user, whatever the flush threshold.
+TEST(LmdbStorageTest, UserIndexSurvivesReopenAtAnyFlushPoint) {
+  for (uint64_t flush : {1, 3, 64, 1000}) {
+    std::string dir = kt::testing::TempDir("lmdb-users");
+    MemoryStorage reference;
+    LmdbStorageOptions options;
+    options.user_flush_entries = flush;
+    core::TreeBuilder tree;
+    for (int b = 0; b < 30; ++b) {
+      std::vector<core::Entry> es;
+      for (int k = 0; k < 1 + b % 7; ++k) {
+        int n = b * 7 + k;
+        es.push_back(TestEntry("u" + std::to_string(n % 11), "d" + std::to_string(n % 3),
+                               static_cast<uint8_t>(n), n % 5 == 4));
+      }
+      IntegrationBatch batch = AppendBatch(tree, es);
+      ASSERT_TRUE(reference.Integrate(batch).ok());
+      auto s = LmdbStorage::Open(dir, options);  // reopen before every batch
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      ASSERT_TRUE((*s)->Integrate(batch).ok());
+      for (int u = 0; u < 11; ++u) {
+        std::string user = "u" + std::to_string(u);
+        EXPECT_EQ(*(*s)->ReadUser(user), *reference.ReadUser(user)) << user << " flush " << flush;
+      }
+    }
+    auto s = LmdbStorage::Open(dir, options);
+    ASSERT_TRUE(s.ok());
+    for (int u = 0; u < 11; ++u) {
+      std::string user = "u" + std::to_string(u);
+      EXPECT_EQ(*(*s)->ReadUser(user), *reference.ReadUser(user)) << user << " flush " << flush;
+    }
+  }
 }
 
 // --- LMDB crash safety ---

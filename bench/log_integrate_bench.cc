@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: Apache-2.0
+// In-process integration benchmark of the log (LOG_ISSUE.md "Performance"):
+// N entries of 200 bytes through the real Sequencer into LmdbStorage in
+// batches of 1,000, one durable commit per batch, tiles (stored hashes)
+// persisted. In the same run it measures the bound: the SHA-256 leaf + node
+// hashing rate for the same entries, and the LMDB batched durable write rate
+// of the same bytes; it prints the figure, the bound and the ratio. With
+// --entries=10000000 it also reports disk bytes per entry, process RSS and
+// inclusion/consistency proof latency at that size.
+//
+// Usage: log_integrate_bench [--entries=N] [--batch=1000] [--users=N]
+//                            [--dir=PATH] [--keep] [--proofs=N]
+// Google Benchmark micro benchmarks (BM_*) run when --benchmark_filter is given.
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/entry.h"
+#include "core/keys.h"
+#include "core/merkle.h"
+#include "log/lmdb_storage.h"
+#include "log/sequencer.h"
+#include "store/lmdb.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using kt::core::Bytes;
+using kt::core::Entry;
+
+constexpr size_t kEntrySize = 200;
+
+struct Flags {
+  uint64_t entries = 1'000'000;
+  uint64_t batch = 1000;
+  uint64_t users = 0;  // 0: entries / 4 (each user has ~4 entries)
+  std::string dir;
+  bool keep = false;
+  uint64_t proofs = 10000;
+  bool no_sync = false;     // diagnosis only: separates CPU from fsync cost
+  bool skip_bound = false;  // diagnosis only: profile the integration alone
+  bool presubmit = false;   // diagnosis only: fill the pool, then time the sequencer alone
+};
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// CpuSeconds is the process's user + system CPU time so far.
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+// MakeEntry builds entry i: a key set of 200 encoded bytes for user
+// i % users on one of the user's two devices (so later entries of a user
+// are rotations), ids padded so that the encoding is exactly kEntrySize.
+Entry MakeEntry(uint64_t i, uint64_t users) {
+  Entry e;
+  e.kind = kt::core::EntryKind::kKeySet;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "user-%010llu@example.org",
+                static_cast<unsigned long long>(i % users));
+  e.user = buf;  // 28 bytes
+  std::snprintf(buf, sizeof buf, "device-%llu-", static_cast<unsigned long long>((i / users) % 2));
+  e.device = buf;
+  e.device.resize(kEntrySize - 119 - e.user.size(), 'x');
+  for (int k = 0; k < 32; ++k) e.identity_key[k] = static_cast<uint8_t>(i >> (k % 8));
+  e.possession_sig.assign(64, static_cast<uint8_t>(i));
+  return e;
+}
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    if (f.is_regular_file()) total += f.file_size();
+  }
+  return total;
+}
+
+long RssKiB() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// --- the figure: integration through the Sequencer ---
+
+struct IntegrateResult {
+  double seconds = 0;
+  double cpu_seconds = 0;  // both threads (submitter + sequencer)
+  uint64_t failures = 0;
+  uint64_t batches = 0;
+  std::vector<double> batch_ms;  // sequencer thread time per batch (from the hook)
+};
+
+IntegrateResult RunIntegration(kt::log::LmdbStorage& storage, const Flags& f) {
+  auto key = kt::core::GenerateSignerKey("bench.example/log", 0x01);
+  KT_CHECK(key.ok());
+  kt::log::SequencerOptions opts;
+  opts.batch_max = f.batch;
+  opts.batch_interval = std::chrono::milliseconds(100);
+  opts.max_pool = f.presubmit ? f.entries : 4 * f.batch;  // bounded: the submitter waits
+  auto seq = kt::log::Sequencer::Create(storage, kt::log::MakeCheckpointSigner(*key), opts);
+  KT_CHECK(seq.ok());
+  IntegrateResult r;
+  auto last = Clock::now();
+  (*seq)->SetOnIntegrated([&](const std::string&, uint64_t) {
+    auto now = Clock::now();
+    r.batch_ms.push_back(std::chrono::duration<double, std::milli>(now - last).count());
+    last = now;
+    ++r.batches;
+  });
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t done = 0;
+  std::atomic<uint64_t> failures{0};
+  auto on_done = [&](kt::core::StatusOr<kt::log::SequencedEntry> s) {
+    if (!s.ok()) ++failures;
+    std::lock_guard lock(mu);
+    if (++done % f.batch == 0 || done == f.entries) cv.notify_all();
+  };
+  uint64_t users = f.users != 0 ? f.users : std::max<uint64_t>(1, f.entries / 4);
+  if (f.presubmit) {
+    for (uint64_t i = 0; i < f.entries; ++i) {
+      kt::log::Submission s;
+      s.entry = MakeEntry(i, users);
+      (*seq)->Submit(std::move(s), on_done);
+    }
+  }
+  auto start = Clock::now();
+  double cpu_start = CpuSeconds();
+  last = start;
+  (*seq)->Start();
+  for (uint64_t i = f.presubmit ? f.entries : 0; i < f.entries; ++i) {
+    // Backpressure: keep at most max_pool in flight (the pool would answer
+    // Unavailable otherwise, as it does for HTTP clients).
+    if (i >= done + opts.max_pool) {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return i < done + opts.max_pool; });
+    }
+    kt::log::Submission s;
+    s.entry = MakeEntry(i, users);
+    (*seq)->Submit(std::move(s), on_done);
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done == f.entries; });
+  }
+  r.seconds = Seconds(Clock::now() - start);
+  r.cpu_seconds = CpuSeconds() - cpu_start;
+  r.failures = failures.load();
+  (*seq)->Stop();
+  return r;
+}
+
+// --- the bound, part 1: hashing the same entries ---
+
+double HashRate(const Flags& f, uint64_t users) {
+  uint64_t n = std::min<uint64_t>(f.entries, 1'000'000);
+  std::vector<Bytes> encoded;
+  encoded.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) encoded.push_back(*kt::core::EncodeEntry(MakeEntry(i, users)));
+  kt::core::TreeBuilder tree;
+  std::vector<kt::core::Hash> stored;
+  stored.reserve(2 * f.batch + 64);
+  auto start = Clock::now();
+  for (const Bytes& e : encoded) {
+    tree.Append(kt::core::RecordHash(e), &stored);
+    if (stored.size() > 2 * f.batch) stored.clear();
+  }
+  benchmark::DoNotOptimize(tree.Root());
+  return static_cast<double>(n) / Seconds(Clock::now() - start);
+}
+
+// --- the bound, part 2: LMDB batched durable writes of the same bytes ---
+
+double LmdbRate(const Flags& f, const std::string& dir, uint64_t users) {
+  uint64_t n = std::min<uint64_t>(f.entries, 1'000'000);
+  std::vector<Bytes> encoded;
+  encoded.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) encoded.push_back(*kt::core::EncodeEntry(MakeEntry(i, users)));
+  kt::store::EnvOptions eo;
+  eo.no_sync = f.no_sync;
+  auto env = kt::store::Env::Open(dir, eo);
+  KT_CHECK(env.ok());
+  auto dbi = (*env)->OpenDb("records");
+  KT_CHECK(dbi.ok());
+  auto start = Clock::now();
+  for (uint64_t first = 0; first < n; first += f.batch) {
+    kt::core::Status s = (*env)->Update([&](kt::store::Txn& txn) -> kt::core::Status {
+      for (uint64_t i = first; i < std::min(n, first + f.batch); ++i) {
+        KT_RETURN_IF_ERROR(txn.Put(*dbi, kt::store::AsSpan(kt::store::U64Key(i)), encoded[i],
+                                   kt::store::PutMode::kAppend));
+      }
+      return kt::core::Status();
+    });
+    KT_CHECK(s.ok());
+  }
+  return static_cast<double>(n) / Seconds(Clock::now() - start);
+}
+
+// --- proof latency at the final size ---
+
+void ProofLatency(kt::log::LmdbStorage& storage, uint64_t size, uint64_t count) {
+  std::mt19937_64 rng(42);
+  std::vector<double> incl, cons;
+  for (uint64_t k = 0; k < count; ++k) {
+    uint64_t index = rng() % size;
+    auto t0 = Clock::now();
+    auto p = kt::core::ProveRecord(size, index, storage);
+    auto t1 = Clock::now();
+    KT_CHECK(p.ok());
+    auto c = kt::core::ProveTree(size, 1 + index, storage);
+    auto t2 = Clock::now();
+    KT_CHECK(c.ok());
+    incl.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    cons.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+  }
+  auto report = [](const char* what, std::vector<double>& v) {
+    std::sort(v.begin(), v.end());
+    std::printf("%s latency at this size: p50 %.1f us, p99 %.1f us (%zu proofs from LMDB)\n",
+                what, v[v.size() / 2], v[v.size() * 99 / 100], v.size());
+  };
+  report("inclusion proof", incl);
+  report("consistency proof", cons);
+}
+
+// --- micro benchmarks ---
+
+void BM_RecordHash200(benchmark::State& state) {
+  Bytes e = *kt::core::EncodeEntry(MakeEntry(1, 1));
+  for (auto _ : state) benchmark::DoNotOptimize(kt::core::RecordHash(e));
+}
+BENCHMARK(BM_RecordHash200);
+
+void BM_EncodeEntry200(benchmark::State& state) {
+  Entry e = MakeEntry(1, 1);
+  for (auto _ : state) benchmark::DoNotOptimize(kt::core::EncodeEntry(e));
+}
+BENCHMARK(BM_EncodeEntry200);
+
+bool ParseFlag(const char* arg, const char* name, std::string* out) {
+  size_t n = std::strlen(name);
+  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=') return false;
+  *out = arg + n + 1;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f;
+  bool micro = false;
+  std::string v;
+  for (int i = 1; i < argc; ++i) {
+    if (ParseFlag(argv[i], "--entries", &v)) f.entries = std::stoull(v);
+    else if (ParseFlag(argv[i], "--batch", &v)) f.batch = std::stoull(v);
+    else if (ParseFlag(argv[i], "--users", &v)) f.users = std::stoull(v);
+    else if (ParseFlag(argv[i], "--dir", &v)) f.dir = v;
+    else if (ParseFlag(argv[i], "--proofs", &v)) f.proofs = std::stoull(v);
+    else if (std::strcmp(argv[i], "--keep") == 0) f.keep = true;
+    else if (std::strcmp(argv[i], "--no-sync") == 0) f.no_sync = true;
+    else if (std::strcmp(argv[i], "--skip-bound") == 0) f.skip_bound = true;
+    else if (std::strcmp(argv[i], "--presubmit") == 0) f.presubmit = true;
+    else if (std::strncmp(argv[i], "--benchmark", 11) == 0) micro = true;
+  }
+  if (micro) {
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    return 0;
+  }
+  std::string root = f.dir.empty() ? (std::filesystem::temp_directory_path() /
+                                      ("kt-log-bench-" + std::to_string(getpid())))
+                                         .string()
+                                   : f.dir;
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  uint64_t users = f.users != 0 ? f.users : std::max<uint64_t>(1, f.entries / 4);
+  std::printf("log_integrate_bench: %llu entries of %zu bytes, batches of %llu, %llu users, dir %s\n",
+              static_cast<unsigned long long>(f.entries), kEntrySize,
+              static_cast<unsigned long long>(f.batch), static_cast<unsigned long long>(users),
+              root.c_str());
+
+  double hash_rate = f.skip_bound ? 1 : HashRate(f, users);
+  double lmdb_rate = f.skip_bound ? 1 : LmdbRate(f, root + "/bound", users);
+  std::filesystem::remove_all(root + "/bound");
+  double bound = 1.0 / (1.0 / hash_rate + 1.0 / lmdb_rate);
+
+  kt::log::LmdbStorageOptions so;
+  so.env.no_sync = f.no_sync;
+  auto storage = kt::log::LmdbStorage::Open(root + "/log", so);
+  KT_CHECK(storage.ok());
+  IntegrateResult r = RunIntegration(**storage, f);
+  double rate = static_cast<double>(f.entries) / r.seconds;
+  std::sort(r.batch_ms.begin(), r.batch_ms.end());
+  uint64_t disk = DirBytes(root + "/log");
+
+  std::printf("bound: SHA-256 leaf+node hashing %.0f entries/s; LMDB batched durable writes "
+              "%.0f entries/s; combined %.0f entries/s\n", hash_rate, lmdb_rate, bound);
+  std::printf("integration: %.0f entries/s (%.2f s, %llu batches, batch p50 %.2f ms, "
+              "p99 %.2f ms, %llu failures)\n",
+              rate, r.seconds, static_cast<unsigned long long>(r.batches),
+              r.batch_ms.empty() ? 0 : r.batch_ms[r.batch_ms.size() / 2],
+              r.batch_ms.empty() ? 0 : r.batch_ms[r.batch_ms.size() * 99 / 100],
+              static_cast<unsigned long long>(r.failures));
+  std::printf("integration CPU: %.2f us/entry (submitter + sequencer threads)\n",
+              1e6 * r.cpu_seconds / static_cast<double>(f.entries));
+  std::printf("ratio: %.1f%% of the bound (target >= 35%%, >= 375000 entries/s)\n",
+              100.0 * rate / bound);
+  std::printf("disk: %.1f bytes/entry (budget 2 x (entry + 32) = %zu)\n",
+              static_cast<double>(disk) / static_cast<double>(f.entries), 2 * (kEntrySize + 32));
+  std::printf("RSS: %ld KiB\n", RssKiB());
+  auto st = (*storage)->ReadTreeState();
+  KT_CHECK(st.ok() && st->size == f.entries);
+  ProofLatency(**storage, st->size, f.proofs);
+  if (!f.keep) std::filesystem::remove_all(root);
+  return r.failures == 0 ? 0 : 1;
+}
