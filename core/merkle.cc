@@ -130,6 +130,11 @@ Status Fetch(HashReader& reader, const std::vector<uint64_t>& indexes, std::vect
   return Status();
 }
 
+Status TooLarge(uint64_t size) {
+  return Status::InvalidArgument("merkle: tree size " + std::to_string(size) +
+                                 " exceeds the supported maximum 2^62");
+}
+
 }  // namespace
 
 Hash RecordHash(ByteSpan entry) {
@@ -159,8 +164,8 @@ Hash RootOfRange(std::span<const Hash> leaf_hashes) {
 }
 
 uint64_t StoredHashIndex(int level, uint64_t n) {
-  KT_CHECK(level >= 0 && level < 62);
-  KT_CHECK(n < (uint64_t{1} << (62 - level)));  // the tree fits in 2^62 leaves
+  KT_CHECK(level >= 0 && level <= 62);
+  KT_CHECK(n < (kMaxTreeSize >> level));  // (n + 1) << level <= kMaxTreeSize
   // Level L's n'th hash is stored right after level L-1's (2n+1)'th hash;
   // walk down to level 0, whose n'th hash is at n + n/2 + n/4 + ...
   uint64_t m = n;
@@ -171,6 +176,8 @@ uint64_t StoredHashIndex(int level, uint64_t n) {
 }
 
 StoredNode SplitStoredHashIndex(uint64_t index) {
+  static const uint64_t kLimit = StoredHashCount(kMaxTreeSize);
+  KT_CHECK(index < kLimit);
   // StoredHashIndex(0, n) <= 2n, so record n is in [index/2, index/2 + log2].
   uint64_t n = index / 2;
   uint64_t index_n = StoredHashIndex(0, n);
@@ -187,12 +194,14 @@ StoredNode SplitStoredHashIndex(uint64_t index) {
 }
 
 uint64_t StoredHashCount(uint64_t size) {
+  KT_CHECK(size <= kMaxTreeSize);
   if (size == 0) return 0;
   return StoredHashIndex(0, size - 1) + 1 + static_cast<uint64_t>(std::countr_one(size - 1));
 }
 
 StatusOr<std::vector<Hash>> StoredHashesForRecordHash(uint64_t n, const Hash& record_hash,
                                                       HashReader& reader) {
+  if (n >= kMaxTreeSize) return TooLarge(n);
   // Each trailing 1 bit of n completes a subtree, consuming its left sibling.
   int m = std::countr_one(n);
   std::vector<uint64_t> indexes(static_cast<size_t>(m));
@@ -217,12 +226,14 @@ StatusOr<std::vector<Hash>> StoredHashes(uint64_t n, ByteSpan entry, HashReader&
 }
 
 std::vector<uint64_t> TreeHashIndexes(uint64_t size) {
+  KT_CHECK(size <= kMaxTreeSize);
   std::vector<uint64_t> need;
   SubTreeIndex(0, size, &need);
   return need;
 }
 
 StatusOr<Hash> TreeHash(uint64_t size, HashReader& reader) {
+  if (size > kMaxTreeSize) return TooLarge(size);
   if (size == 0) return EmptyRoot();
   std::vector<uint64_t> indexes = TreeHashIndexes(size);
   std::vector<Hash> hashes;
@@ -234,12 +245,14 @@ StatusOr<Hash> TreeHash(uint64_t size, HashReader& reader) {
 }
 
 std::vector<uint64_t> RecordProofIndexes(uint64_t size, uint64_t index) {
+  KT_CHECK(size <= kMaxTreeSize);
   std::vector<uint64_t> need;
   if (index < size) LeafProofIndex(0, size, index, &need);
   return need;
 }
 
 StatusOr<std::vector<Hash>> ProveRecord(uint64_t size, uint64_t index, HashReader& reader) {
+  if (size > kMaxTreeSize) return TooLarge(size);
   if (index >= size) {
     return Status::InvalidArgument("merkle: index " + std::to_string(index) +
                                    " not below tree size " + std::to_string(size));
@@ -255,12 +268,14 @@ StatusOr<std::vector<Hash>> ProveRecord(uint64_t size, uint64_t index, HashReade
 }
 
 std::vector<uint64_t> TreeProofIndexes(uint64_t size, uint64_t old_size) {
+  KT_CHECK(size <= kMaxTreeSize);
   std::vector<uint64_t> need;
   if (old_size > 0 && old_size < size) TreeProofIndex(0, size, old_size, &need);
   return need;
 }
 
 StatusOr<std::vector<Hash>> ProveTree(uint64_t size, uint64_t old_size, HashReader& reader) {
+  if (size > kMaxTreeSize) return TooLarge(size);
   if (old_size > size) {
     return Status::InvalidArgument("merkle: old size " + std::to_string(old_size) +
                                    " greater than tree size " + std::to_string(size));
@@ -277,6 +292,7 @@ StatusOr<std::vector<Hash>> ProveTree(uint64_t size, uint64_t old_size, HashRead
 }
 
 StatusOr<TreeBuilder> TreeBuilder::FromFrontier(uint64_t size, std::vector<Hash> frontier) {
+  if (size > kMaxTreeSize) return TooLarge(size);
   if (frontier.size() != static_cast<size_t>(std::popcount(size))) {
     return Status::InvalidArgument("merkle: frontier of tree size " + std::to_string(size) +
                                    " needs " + std::to_string(std::popcount(size)) +
@@ -289,6 +305,7 @@ StatusOr<TreeBuilder> TreeBuilder::FromFrontier(uint64_t size, std::vector<Hash>
 }
 
 StatusOr<TreeBuilder> TreeBuilder::Restore(uint64_t size, HashReader& reader) {
+  if (size > kMaxTreeSize) return TooLarge(size);
   std::vector<Hash> frontier;
   KT_RETURN_IF_ERROR(Fetch(reader, TreeHashIndexes(size), &frontier));
   return FromFrontier(size, std::move(frontier));

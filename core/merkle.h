@@ -28,6 +28,12 @@
 
 namespace kt::core {
 
+// kMaxTreeSize bounds the trees whose stored hashes are numbered here (2^62
+// records; stored indexes then fit in uint64). Functions below that take a
+// tree size from outside return InvalidArgument above it; the pure verifiers
+// in proof.h accept any uint64 size.
+inline constexpr uint64_t kMaxTreeSize = uint64_t{1} << 62;
+
 // RecordHash returns the leaf hash SHA-256(0x00 || entry) (RFC 6962 §2.1).
 Hash RecordHash(ByteSpan entry);
 // NodeHash returns the interior hash SHA-256(0x01 || left || right) (RFC 6962 §2.1).
@@ -42,8 +48,8 @@ const Hash& EmptyRoot();
 Hash RootOfRange(std::span<const Hash> leaf_hashes);
 
 // StoredHashIndex maps the node (level, n) to its position in the dense
-// append-order numbering (see the file comment). Requires level < 64 and a
-// node whose leaves fit in uint64 (KT_CHECK).
+// append-order numbering (see the file comment). Requires a node of a tree of
+// at most kMaxTreeSize records: (n + 1) << level <= kMaxTreeSize (KT_CHECK).
 uint64_t StoredHashIndex(int level, uint64_t n);
 
 // StoredNode is a node's (level, index-within-level) coordinates.
@@ -52,11 +58,13 @@ struct StoredNode {
   uint64_t n = 0;
   bool operator==(const StoredNode&) const = default;
 };
-// SplitStoredHashIndex is the inverse of StoredHashIndex.
+// SplitStoredHashIndex is the inverse of StoredHashIndex. Requires index <
+// StoredHashCount(kMaxTreeSize) (KT_CHECK).
 StoredNode SplitStoredHashIndex(uint64_t index);
 
 // StoredHashCount is the number of stored hashes a tree of `size` records
-// has: every leaf hash and every complete subtree hash.
+// has: every leaf hash and every complete subtree hash. It equals
+// StoredHashIndex(0, size). Requires size <= kMaxTreeSize (KT_CHECK).
 uint64_t StoredHashCount(uint64_t size);
 
 // HashReader reads stored hashes by their StoredHashIndex. Implementations:
@@ -75,7 +83,8 @@ class HashReader {
 // `n` (0-based) whose leaf hash is `record_hash`: the leaf hash followed by the
 // hash of every subtree that record completes, i.e. the nodes (0,n), (1,n/2),
 // ... with stored indexes StoredHashIndex(0, n), +1, +2, ... It reads at most
-// log2(n) earlier hashes in one call. Errors come from `reader`.
+// log2(n) earlier hashes in one call. InvalidArgument if n >= kMaxTreeSize;
+// other errors come from `reader`.
 StatusOr<std::vector<Hash>> StoredHashesForRecordHash(uint64_t n, const Hash& record_hash,
                                                       HashReader& reader);
 // StoredHashes is StoredHashesForRecordHash(n, RecordHash(entry), reader).
@@ -83,24 +92,29 @@ StatusOr<std::vector<Hash>> StoredHashes(uint64_t n, ByteSpan entry, HashReader&
 
 // TreeHashIndexes is the plan for TreeHash: the stored indexes of the
 // perfect subtrees that make up a tree of `size` leaves, left to right.
+// Requires size <= kMaxTreeSize (KT_CHECK).
 std::vector<uint64_t> TreeHashIndexes(uint64_t size);
 // TreeHash returns the RFC 6962 root of the first `size` records using one
 // ReadHashes call (at most 1 + log2(size) hashes); EmptyRoot() for size 0.
+// InvalidArgument above kMaxTreeSize; other errors come from `reader`.
 StatusOr<Hash> TreeHash(uint64_t size, HashReader& reader);
 
-// RecordProofIndexes is the plan for ProveRecord. Requires index < size.
+// RecordProofIndexes is the plan for ProveRecord (empty unless index <
+// size). Requires size <= kMaxTreeSize (KT_CHECK).
 std::vector<uint64_t> RecordProofIndexes(uint64_t size, uint64_t index);
 // ProveRecord returns the RFC 6962 §2.1.1 inclusion proof (audit path, from
 // the leaf's sibling up) of record `index` in the tree of `size`.
-// InvalidArgument unless index < size; other errors come from `reader`.
+// InvalidArgument unless index < size <= kMaxTreeSize; other errors come
+// from `reader`.
 StatusOr<std::vector<Hash>> ProveRecord(uint64_t size, uint64_t index, HashReader& reader);
 
-// TreeProofIndexes is the plan for ProveTree. Requires 0 < old_size < size
-// (the plan is empty otherwise).
+// TreeProofIndexes is the plan for ProveTree (empty unless 0 < old_size <
+// size). Requires size <= kMaxTreeSize (KT_CHECK).
 std::vector<uint64_t> TreeProofIndexes(uint64_t size, uint64_t old_size);
 // ProveTree returns the RFC 6962 §2.1.2 consistency proof that the tree of
 // `size` extends the tree of `old_size`: empty when old_size is 0 or equals
-// size. InvalidArgument if old_size > size; other errors come from `reader`.
+// size. InvalidArgument if old_size > size or size > kMaxTreeSize; other
+// errors come from `reader`.
 StatusOr<std::vector<Hash>> ProveTree(uint64_t size, uint64_t old_size, HashReader& reader);
 
 // TreeBuilder is an append-only Merkle tree kept as its right frontier
@@ -114,7 +128,7 @@ class TreeBuilder {
   TreeBuilder() = default;
   // FromFrontier restores a builder for a tree of `size` from its frontier
   // (the hashes at TreeHashIndexes(size), in that order). InvalidArgument if
-  // the count is not popcount(size).
+  // the count is not popcount(size) or size > kMaxTreeSize.
   static StatusOr<TreeBuilder> FromFrontier(uint64_t size, std::vector<Hash> frontier);
   // Restore reads the frontier of the tree of `size` from `reader` (one call).
   static StatusOr<TreeBuilder> Restore(uint64_t size, HashReader& reader);

@@ -120,6 +120,7 @@ struct TilePlan {
 };
 
 StatusOr<TilePlan> PlanTiles(uint64_t tree_size, std::span<const uint64_t> indexes) {
+  if (tree_size > kMaxTreeSize) return Status::InvalidArgument("tiles: tree size above 2^62");
   TilePlan plan;
   uint64_t limit = StoredHashCount(tree_size);
   auto add = [&plan](const Tile& t) {
@@ -312,6 +313,8 @@ StatusOr<Hash> HashFromTile(const Tile& tile, ByteSpan data, uint64_t index) {
     return Status::InvalidArgument("tile: " + TilePath(tile) + " has " +
                                    std::to_string(data.size()) + " bytes");
   }
+  static const uint64_t kLimit = StoredHashCount(kMaxTreeSize);
+  if (index >= kLimit) return Status::InvalidArgument("tile: stored hash index out of range");
   uint64_t start, end;
   Tile t = TileForIndexRange(index, &start, &end);
   if (t.level != tile.level || t.index != tile.index || t.width > tile.width) {
@@ -324,6 +327,13 @@ StatusOr<Hash> HashFromTile(const Tile& tile, ByteSpan data, uint64_t index) {
 StatusOr<Bytes> ReadTileData(const Tile& tile, HashReader& reader) {
   if (!ValidTile(tile) || tile.is_entry_bundle()) {
     return Status::InvalidArgument("tile: not a hash tile");
+  }
+  // Nodes at level 8L of the largest supported tree.
+  const int shift = tile.level * kTileHeight;
+  const uint64_t max_nodes = shift > 62 ? 0 : kMaxTreeSize >> shift;
+  if (tile.index > max_nodes / kTileWidth ||
+      tile.index * kTileWidth + tile.width > max_nodes) {
+    return Status::InvalidArgument("tile: " + TilePath(tile) + " is beyond any supported tree");
   }
   std::vector<uint64_t> indexes(tile.width);
   for (uint32_t i = 0; i < tile.width; ++i) {
@@ -347,11 +357,13 @@ StatusOr<std::vector<Tile>> TilesForHashes(uint64_t tree_size, std::span<const u
 }
 
 StatusOr<std::vector<Tile>> TilesForInclusionProof(uint64_t index, uint64_t tree_size) {
+  if (tree_size > kMaxTreeSize) return Status::InvalidArgument("tiles: tree size above 2^62");
   if (index >= tree_size) return Status::InvalidArgument("tiles: index not below tree size");
   return TilesForHashes(tree_size, RecordProofIndexes(tree_size, index));
 }
 
 StatusOr<std::vector<Tile>> TilesForConsistencyProof(uint64_t old_size, uint64_t tree_size) {
+  if (tree_size > kMaxTreeSize) return Status::InvalidArgument("tiles: tree size above 2^62");
   if (old_size > tree_size) return Status::InvalidArgument("tiles: old size above tree size");
   return TilesForHashes(tree_size, TreeProofIndexes(tree_size, old_size));
 }

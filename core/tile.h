@@ -59,7 +59,8 @@ StatusOr<Tile> ParseTilePath(std::string_view path);
 
 // NewTiles lists the hash tiles (all levels, each at its width for
 // new_size) that a tree growing from old_size to new_size creates or
-// extends; a writer publishes exactly these. Requires old_size <= new_size.
+// extends; a writer publishes exactly these. Requires old_size <= new_size;
+// the cost is linear in the number of tiles, so callers bound the range.
 std::vector<Tile> NewTiles(uint64_t old_size, uint64_t new_size);
 // TilesForSize is NewTiles(0, size): every hash tile of a checkpoint of `size`.
 std::vector<Tile> TilesForSize(uint64_t size);
@@ -68,7 +69,8 @@ std::vector<Tile> TilesForSize(uint64_t size);
 Tile EntryBundleForIndex(uint64_t index, uint64_t tree_size);
 
 // TileForIndex returns the narrowest hash tile from which the stored hash
-// with StoredHashIndex `index` can be computed (see HashFromTile).
+// with StoredHashIndex `index` can be computed (see HashFromTile). Requires
+// index < StoredHashCount(kMaxTreeSize) (KT_CHECK).
 Tile TileForIndex(uint64_t index);
 // TileRoot is the RFC 6962 root of the W hashes in `data` (W*32 bytes, W >=
 // 1); for a full tile (L, N), the node at level 8(L+1), index N.
@@ -76,10 +78,13 @@ Tile TileForIndex(uint64_t index);
 StatusOr<Hash> TileRoot(ByteSpan data);
 // HashFromTile returns the stored hash `index` from `data` of hash tile
 // `tile`. InvalidArgument if `tile` is invalid or an entry bundle, if data is
-// not exactly width*32 bytes, or if the hash is not within that tile.
+// not exactly width*32 bytes, or if the hash is not within that tile (or
+// beyond any tree of kMaxTreeSize).
 StatusOr<Hash> HashFromTile(const Tile& tile, ByteSpan data, uint64_t index);
 // ReadTileData assembles the body of hash tile `tile` from stored hashes
-// (one ReadHashes call of `width` hashes). Errors from `reader`.
+// (one ReadHashes call of `width` hashes). InvalidArgument for an entry
+// bundle, an invalid tile or one beyond any tree of kMaxTreeSize (so any
+// parsed path is safe to pass); other errors from `reader`.
 StatusOr<Bytes> ReadTileData(const Tile& tile, HashReader& reader);
 
 // TileReader fetches tile bodies (e.g. over HTTP or from a cache).
@@ -97,7 +102,7 @@ class TileReader {
 // TilesForHashes is the tile plan of TileHashReader: the tiles needed to
 // authenticate against the tree hash of `tree_size` and to read `indexes`,
 // parents before children. InvalidArgument if an index is not a stored hash
-// of that tree.
+// of that tree or tree_size > kMaxTreeSize.
 StatusOr<std::vector<Tile>> TilesForHashes(uint64_t tree_size, std::span<const uint64_t> indexes);
 // TilesForInclusionProof / TilesForConsistencyProof are the tiles
 // TileHashReader fetches for ProveRecord(size, index) / ProveTree(size, old).

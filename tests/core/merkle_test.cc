@@ -237,6 +237,27 @@ TEST(ProveTreeTest, OldSizeRules) {
   EXPECT_EQ(log.calls, 0);
 }
 
+TEST(MerkleLimitsTest, SizesAboveMaximumAreInvalidArgument) {
+  MemoryHashLog log = LogOf(Leaves(4));
+  auto code = [](const Status& s) { return s.code(); };
+  EXPECT_EQ(code(TreeHash(kMaxTreeSize + 1, log).status()), Status::Code::kInvalidArgument);
+  EXPECT_EQ(code(TreeHash(UINT64_MAX, log).status()), Status::Code::kInvalidArgument);
+  EXPECT_EQ(code(ProveRecord(UINT64_MAX, 0, log).status()), Status::Code::kInvalidArgument);
+  EXPECT_EQ(code(ProveTree(UINT64_MAX, 1, log).status()), Status::Code::kInvalidArgument);
+  EXPECT_EQ(code(StoredHashesForRecordHash(kMaxTreeSize, Hash{}, log).status()),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(code(TreeBuilder::FromFrontier(UINT64_MAX, Leaves(64)).status()),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(code(TreeBuilder::Restore(UINT64_MAX, log).status()), Status::Code::kInvalidArgument);
+  // The largest supported tree still has well-defined stored indexes.
+  uint64_t last = StoredHashCount(kMaxTreeSize) - 1;
+  EXPECT_EQ(SplitStoredHashIndex(last), (StoredNode{62, 0}));
+  EXPECT_EQ(StoredHashIndex(62, 0), last);
+  EXPECT_EQ(TreeHashIndexes(kMaxTreeSize), std::vector<uint64_t>{last});
+  // A reader error, not an abort, for a size the log does not have.
+  EXPECT_EQ(code(TreeHash(kMaxTreeSize, log).status()), Status::Code::kNotFound);
+}
+
 TEST(TreeBuilderTest, EmitsExactlyTheStoredHashes) {
   std::vector<Hash> leaves = Leaves(600);
   MemoryHashLog log;

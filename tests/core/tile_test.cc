@@ -284,6 +284,33 @@ TEST(TileHashReaderTest, RejectsWrongRootShortTilesAndOutOfRange) {
   EXPECT_FALSE(TilesForConsistencyProof(6, 5).ok());
 }
 
+TEST(TileLimitsTest, HugeTilesAndSizesAreInvalidArgument) {
+  MemoryHashLog& log = BigLog();
+  for (const char* path : {"tile/63/000", "tile/8/000.p/1", "tile/0/x018/x446/x744/x073/x709/x551/615",
+                           "tile/7/001", "tile/6/x001/000"}) {
+    auto t = ParseTilePath(path);
+    ASSERT_TRUE(t.ok()) << path;
+    auto data = ReadTileData(*t, log);
+    ASSERT_FALSE(data.ok()) << path;
+    EXPECT_EQ(data.status().code(), Status::Code::kInvalidArgument) << path;
+  }
+  // The last tile at level 7 exists in a 2^62 tree: a reader miss, not a limit.
+  auto top = ReadTileData({7, 0, 64}, log);
+  ASSERT_FALSE(top.ok());
+  EXPECT_EQ(top.status().code(), Status::Code::kNotFound);
+  EXPECT_FALSE(ReadTileData({7, 0, 65}, log).ok());
+  EXPECT_FALSE(ReadTileData({kEntryBundleLevel, 0, 1}, log).ok());
+  Bytes one(32);
+  EXPECT_EQ(HashFromTile({0, 0, 1}, one, UINT64_MAX).status().code(), Status::Code::kInvalidArgument);
+  LogTileReader tiles(log);
+  TileHashReader reader(UINT64_MAX, EmptyRoot(), tiles);
+  std::vector<Hash> out;
+  uint64_t zero[] = {0};
+  EXPECT_EQ(reader.ReadHashes(zero, &out).code(), Status::Code::kInvalidArgument);
+  EXPECT_FALSE(TilesForInclusionProof(0, UINT64_MAX).ok());
+  EXPECT_FALSE(TilesForConsistencyProof(1, UINT64_MAX).ok());
+}
+
 TEST(EntryBundleTest, RoundTrips) {
   std::vector<Bytes> entries = {Bytes{}, Bytes{1, 2, 3}, Bytes(65535, 0xab), Bytes(300, 7)};
   auto encoded = EncodeEntryBundle(entries);
