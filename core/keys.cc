@@ -35,12 +35,6 @@ bool ParseKeyId(std::string_view hex, uint32_t* id) {
   return true;
 }
 
-std::string KeyIdHex(uint32_t id) {
-  const std::array<uint8_t, 4> b = {static_cast<uint8_t>(id >> 24), static_cast<uint8_t>(id >> 16),
-                                    static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id)};
-  return HexEncode(b);
-}
-
 // Wipe zeroes a temporary copy of key material; the volatile stores cannot be
 // elided as dead.
 void Wipe(std::span<uint8_t> b) {
@@ -85,6 +79,13 @@ bool IsUnicodeSpace(char32_t r) {
 
 }  // namespace
 
+std::string FormatKeyId(uint32_t key_id) {
+  const std::array<uint8_t, 4> b = {
+      static_cast<uint8_t>(key_id >> 24), static_cast<uint8_t>(key_id >> 16),
+      static_cast<uint8_t>(key_id >> 8), static_cast<uint8_t>(key_id)};
+  return HexEncode(b);
+}
+
 uint32_t KeyId(std::string_view name, uint8_t type, ByteSpan public_key) {
   const uint8_t sep_type[2] = {0x0A, type};
   const Hash h = Sha256({AsBytes(name), ByteSpan(sep_type), public_key});
@@ -104,7 +105,7 @@ bool IsValidKeyName(std::string_view name) {
 }
 
 std::string VerifierKey::ToString() const {
-  return name + "+" + KeyIdHex(key_id) + "+" + EncodeTypedKey(type, verifier.public_key());
+  return name + "+" + FormatKeyId(key_id) + "+" + EncodeTypedKey(type, verifier.public_key());
 }
 
 StatusOr<VerifierKey> MakeVerifierKey(std::string_view name, uint8_t type, ByteSpan public_key) {
@@ -175,7 +176,7 @@ StatusOr<SignerKey> ParseSignerKey(std::string_view text) {
 }
 
 std::string FormatSignerKey(const SignerKey& key) {
-  return "PRIVATE+KEY+" + key.name + "+" + KeyIdHex(key.key_id) + "+" +
+  return "PRIVATE+KEY+" + key.name + "+" + FormatKeyId(key.key_id) + "+" +
          EncodeTypedKey(key.type, key.signer.seed().span());
 }
 

@@ -24,6 +24,9 @@ constexpr uint8_t kSigTypeCosignatureV1 = 0x04;
 // SHA-256(name || 0x0A || type || public_key) (signed-note §Signatures).
 uint32_t KeyId(std::string_view name, uint8_t type, ByteSpan public_key);
 
+// FormatKeyId returns the key ID as 8 lowercase hex digits, as in vkeys.
+std::string FormatKeyId(uint32_t key_id);
+
 // IsValidKeyName reports whether `name` may name a note key: non-empty, valid
 // UTF-8, no '+', no Unicode space, no control character (C0, DEL or C1).
 bool IsValidKeyName(std::string_view name);

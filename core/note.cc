@@ -19,9 +19,7 @@ Status Malformed(std::string_view why) {
 }
 
 std::string KeyLabel(std::string_view name, uint32_t key_id) {
-  const uint8_t id[4] = {static_cast<uint8_t>(key_id >> 24), static_cast<uint8_t>(key_id >> 16),
-                         static_cast<uint8_t>(key_id >> 8), static_cast<uint8_t>(key_id)};
-  return std::string(name) + "/" + HexEncode(id);
+  return std::string(name) + "/" + FormatKeyId(key_id);
 }
 
 // ParseSignatureLine parses one line (without its '\n'):

@@ -162,7 +162,7 @@ TEST_F(CheckpointVerifyTest, EveryByteFlipFailsOrVerifiesSubset) {
   };
   size_t accepted = 0;
   for (size_t i = 0; i < msg.size(); i++) {
-    for (const uint8_t mask : {0x01, 0x02, 0x10, 0x80}) {
+    for (const int mask : {0x01, 0x02, 0x10, 0x80}) {
       std::string m = msg;
       m[i] = static_cast<char>(m[i] ^ mask);
       auto v = VerifyCheckpoint(m, logs_, ws_);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "core/encoding.h"
@@ -25,9 +26,9 @@ constexpr char kSigEmptyHex[] =
 constexpr char kName[] = "rfc8032.example/test1";
 
 std::string IdHex(uint32_t id) {
-  const uint8_t b[4] = {static_cast<uint8_t>(id >> 24), static_cast<uint8_t>(id >> 16),
-                        static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id)};
-  return HexEncode(b);
+  char buf[9];
+  std::snprintf(buf, sizeof(buf), "%08x", id);
+  return buf;
 }
 
 std::string Typed(uint8_t type, const Bytes& key) {
@@ -49,13 +50,19 @@ TEST(KeyIdTest, IsSha256PrefixOfNameNewlineTypeKey) {
   EXPECT_NE(KeyId("rfc8032.example/test2", kSigTypeEd25519, pub), want);
 }
 
+TEST(KeyIdTest, FormatKeyIdIsEightLowercaseHexDigits) {
+  EXPECT_EQ(FormatKeyId(0), "00000000");
+  EXPECT_EQ(FormatKeyId(0x55538d32), "55538d32");
+  EXPECT_EQ(FormatKeyId(0xABCDEF01), "abcdef01");
+}
+
 TEST(KeyNameTest, AcceptsAndRejects) {
   EXPECT_TRUE(IsValidKeyName("example.com/log42"));
   EXPECT_TRUE(IsValidKeyName("quasimodo.example/salvatore"));
   EXPECT_TRUE(IsValidKeyName("oid/1.3.6.1.4.1.44363.47.1"));
   EXPECT_TRUE(IsValidKeyName("\xc3\xbcnic\xc3\xb6" "de.example"));  // ü, ö
   EXPECT_TRUE(IsValidKeyName("emoji\xf0\x9f\x94\x91"));              // U+1F511
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(), std::string("a+b"), std::string("a b"), std::string("a\tb"),
         std::string("a\nb"), std::string("a\rb"), std::string("a\x7f"), std::string("a\x01"),
         std::string("a\xc2\xa0" "b"),      // U+00A0 no-break space
@@ -124,7 +131,7 @@ TEST(VerifierKeyTest, EveryByteFlipFailsOrIsSameKey) {
   ASSERT_TRUE(sk.ok());
   const std::string vkey = sk->VerifierKeyString();
   for (size_t i = 0; i < vkey.size(); i++) {
-    for (const uint8_t mask : {0x01, 0x20, 0x80}) {
+    for (const int mask : {0x01, 0x20, 0x80}) {
       std::string m = vkey;
       m[i] = static_cast<char>(m[i] ^ mask);
       auto vk = ParseVerifierKey(m);
