@@ -54,20 +54,9 @@ Fe Sub(const Fe& a, const Fe& b) {
   return r;
 }
 
-Fe Mul(const Fe& a, const Fe& b) {
-  const uint64_t b1 = 19 * b.v[1], b2 = 19 * b.v[2], b3 = 19 * b.v[3], b4 = 19 * b.v[4];
-  const uint64_t* x = a.v;
-  const uint64_t* y = b.v;
-  u128 r0 = (u128)x[0] * y[0] + (u128)x[1] * b4 + (u128)x[2] * b3 + (u128)x[3] * b2 +
-            (u128)x[4] * b1;
-  u128 r1 = (u128)x[0] * y[1] + (u128)x[1] * y[0] + (u128)x[2] * b4 + (u128)x[3] * b3 +
-            (u128)x[4] * b2;
-  u128 r2 = (u128)x[0] * y[2] + (u128)x[1] * y[1] + (u128)x[2] * y[0] + (u128)x[3] * b4 +
-            (u128)x[4] * b3;
-  u128 r3 = (u128)x[0] * y[3] + (u128)x[1] * y[2] + (u128)x[2] * y[1] + (u128)x[3] * y[0] +
-            (u128)x[4] * b4;
-  u128 r4 = (u128)x[0] * y[4] + (u128)x[1] * y[3] + (u128)x[2] * y[2] + (u128)x[3] * y[1] +
-            (u128)x[4] * y[0];
+// Reduce carries five 128-bit column sums into limbs < 2^52 (inputs with
+// limbs < 2^52 give sums < 2^111).
+Fe Reduce(u128 r0, u128 r1, u128 r2, u128 r3, u128 r4) {
   Fe out;
   r1 += static_cast<uint64_t>(r0 >> 51);
   out.v[0] = static_cast<uint64_t>(r0) & kMask51;
@@ -77,7 +66,7 @@ Fe Mul(const Fe& a, const Fe& b) {
   out.v[2] = static_cast<uint64_t>(r2) & kMask51;
   r4 += static_cast<uint64_t>(r3 >> 51);
   out.v[3] = static_cast<uint64_t>(r3) & kMask51;
-  const uint64_t c = static_cast<uint64_t>(r4 >> 51);  // < 2^57
+  const uint64_t c = static_cast<uint64_t>(r4 >> 51);  // < 2^56: r4 < 2^107
   out.v[4] = static_cast<uint64_t>(r4) & kMask51;
   out.v[0] += 19 * c;
   out.v[1] += out.v[0] >> 51;
@@ -85,7 +74,56 @@ Fe Mul(const Fe& a, const Fe& b) {
   return out;
 }
 
-Fe Sq(const Fe& a) { return Mul(a, a); }
+// Mul is schoolbook multiplication; limbs above 2^255 fold back times 19.
+Fe Mul(const Fe& a, const Fe& b) {
+  const uint64_t b1 = 19 * b.v[1], b2 = 19 * b.v[2], b3 = 19 * b.v[3], b4 = 19 * b.v[4];
+  const uint64_t* x = a.v;
+  const uint64_t* y = b.v;
+  return Reduce((u128)x[0] * y[0] + (u128)x[1] * b4 + (u128)x[2] * b3 + (u128)x[3] * b2 +
+                    (u128)x[4] * b1,
+                (u128)x[0] * y[1] + (u128)x[1] * y[0] + (u128)x[2] * b4 + (u128)x[3] * b3 +
+                    (u128)x[4] * b2,
+                (u128)x[0] * y[2] + (u128)x[1] * y[1] + (u128)x[2] * y[0] + (u128)x[3] * b4 +
+                    (u128)x[4] * b3,
+                (u128)x[0] * y[3] + (u128)x[1] * y[2] + (u128)x[2] * y[1] + (u128)x[3] * y[0] +
+                    (u128)x[4] * b4,
+                (u128)x[0] * y[4] + (u128)x[1] * y[3] + (u128)x[2] * y[2] + (u128)x[3] * y[1] +
+                    (u128)x[4] * y[0]);
+}
+
+// Sq is Mul(a, a) with the symmetric products merged (15 products, not 25).
+Fe Sq(const Fe& a) {
+  const uint64_t a0 = a.v[0], a1 = a.v[1], a2 = a.v[2], a3 = a.v[3], a4 = a.v[4];
+  const uint64_t d0 = 2 * a0, d1 = 2 * a1, d2 = 2 * a2, d3 = 2 * a3;
+  const uint64_t a3_19 = 19 * a3, a4_19 = 19 * a4;
+  return Reduce((u128)a0 * a0 + (u128)d1 * a4_19 + (u128)d2 * a3_19,
+                (u128)d0 * a1 + (u128)d2 * a4_19 + (u128)a3 * a3_19,
+                (u128)d0 * a2 + (u128)a1 * a1 + (u128)d3 * a4_19,
+                (u128)d0 * a3 + (u128)d1 * a2 + (u128)a4 * a4_19,
+                (u128)d0 * a4 + (u128)d1 * a3 + (u128)a2 * a2);
+}
+
+// SqTimes returns a^(2^k).
+Fe SqTimes(Fe a, int k) {
+  for (int i = 0; i < k; i++) a = Sq(a);
+  return a;
+}
+
+// Pow2To250Minus1 returns z^(2^250 - 1) and sets *z11 = z^11 (the ref10
+// addition chain shared by inversion and the square root).
+Fe Pow2To250Minus1(const Fe& z, Fe* z11) {
+  const Fe z2 = Sq(z);
+  const Fe z9 = Mul(SqTimes(z2, 2), z);
+  *z11 = Mul(z9, z2);
+  const Fe z_5_0 = Mul(Sq(*z11), z9);                 // 2^5 - 1
+  const Fe z_10_0 = Mul(SqTimes(z_5_0, 5), z_5_0);    // 2^10 - 1
+  const Fe z_20_0 = Mul(SqTimes(z_10_0, 10), z_10_0); // 2^20 - 1
+  const Fe z_40_0 = Mul(SqTimes(z_20_0, 20), z_20_0); // 2^40 - 1
+  const Fe z_50_0 = Mul(SqTimes(z_40_0, 10), z_10_0); // 2^50 - 1
+  const Fe z_100_0 = Mul(SqTimes(z_50_0, 50), z_50_0);
+  const Fe z_200_0 = Mul(SqTimes(z_100_0, 100), z_100_0);
+  return Mul(SqTimes(z_200_0, 50), z_50_0);           // 2^250 - 1
+}
 
 // Pow returns a^e for a 256-bit little-endian exponent (square-and-multiply).
 Fe Pow(const Fe& a, const std::array<uint8_t, 32>& e) {
@@ -105,11 +143,21 @@ constexpr std::array<uint8_t, 32> Exponent(uint8_t low, uint8_t high) {
   e[31] = high;
   return e;
 }
-constexpr auto kPMinus2 = Exponent(0xeb, 0x7f);        // p - 2 = 2^255 - 21
-constexpr auto kPMinus5Over8 = Exponent(0xfd, 0x0f);   // (p - 5) / 8 = 2^252 - 3
-constexpr auto kPMinus1Over4 = Exponent(0xfb, 0x1f);   // (p - 1) / 4 = 2^253 - 5
+constexpr auto kPMinus1Over4 = Exponent(0xfb, 0x1f);  // (p - 1) / 4 = 2^253 - 5
 
-Fe Invert(const Fe& a) { return Pow(a, kPMinus2); }  // Fermat; a != 0
+// Invert returns a^(p - 2) = a^(2^255 - 21) = 1 / a (Fermat; a != 0).
+Fe Invert(const Fe& a) {
+  Fe z11;
+  const Fe t = Pow2To250Minus1(a, &z11);
+  return Mul(SqTimes(t, 5), z11);
+}
+
+// PowP58 returns a^((p - 5) / 8) = a^(2^252 - 3), for the square root.
+Fe PowP58(const Fe& a) {
+  Fe z11;
+  const Fe t = Pow2To250Minus1(a, &z11);
+  return Mul(SqTimes(t, 2), a);
+}
 
 // ToBytes writes the canonical (fully reduced) little-endian encoding.
 std::array<uint8_t, 32> ToBytes(const Fe& a) {
@@ -216,8 +264,9 @@ Point PointAdd(const Point& p, const Point& q) {
   return Point{Mul(e, f), Mul(g, h), Mul(f, g), Mul(e, h)};
 }
 
-// PointDouble is "dbl-2008-hwcd" with a = -1.
-Point PointDouble(const Point& p) {
+// PointDouble is "dbl-2008-hwcd" with a = -1. It reads X, Y, Z only, and
+// computes T only when `with_t` (the next operation is an addition).
+Point PointDouble(const Point& p, bool with_t) {
   Fe a = Sq(p.x);
   Fe b = Sq(p.y);
   Fe zz = Sq(p.z);
@@ -225,7 +274,7 @@ Point PointDouble(const Point& p) {
   Fe d = Neg(a);
   Fe e = Sub(Sub(Sq(Add(p.x, p.y)), a), b);
   Fe g = Add(d, b), f = Sub(g, c), h = Sub(d, b);
-  return Point{Mul(e, f), Mul(g, h), Mul(f, g), Mul(e, h)};
+  return Point{Mul(e, f), Mul(g, h), Mul(f, g), with_t ? Mul(e, h) : FeSmall(0)};
 }
 
 bool IsIdentity(const Point& p) { return IsZero(p.x) && Equal(p.y, p.z); }
@@ -239,8 +288,9 @@ constexpr std::array<uint8_t, 32> kOrderL = {
 bool InPrimeOrderSubgroup(const Point& p) {
   Point q = p;  // bit 252 of L
   for (int bit = 251; bit >= 0; bit--) {
-    q = PointDouble(q);
-    if ((kOrderL[static_cast<size_t>(bit / 8)] >> (bit % 8)) & 1) q = PointAdd(q, p);
+    const bool add = ((kOrderL[static_cast<size_t>(bit / 8)] >> (bit % 8)) & 1) != 0;
+    q = PointDouble(q, add);
+    if (add) q = PointAdd(q, p);
   }
   return IsIdentity(q);
 }
@@ -264,7 +314,7 @@ StatusOr<X25519PublicKey> Ed25519PublicToX25519(ByteSpan ed25519_public) {
   const Fe v = Add(Mul(Curve().d, yy), one);
   const Fe v3 = Mul(Sq(v), v);
   const Fe v7 = Mul(Sq(v3), v);
-  Fe x = Mul(Mul(u, v3), Pow(Mul(u, v7), kPMinus5Over8));
+  Fe x = Mul(Mul(u, v3), PowP58(Mul(u, v7)));
   const Fe vxx = Mul(v, Sq(x));
   if (!Equal(vxx, u)) {
     if (!Equal(vxx, Neg(u))) return Status::InvalidArgument("ed25519 to x25519: not a curve point");

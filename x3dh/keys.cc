@@ -31,7 +31,17 @@ bool ReadId(core::Reader& r, std::string* out) {
   return true;
 }
 
+core::X25519PrivateKey IdentityDhKey(const core::Ed25519Signer& signer) {
+  core::SecretBytes priv = core::Ed25519SeedToX25519Private(signer.seed().span());
+  auto key = core::X25519PrivateKey::FromBytes(priv.span());
+  KT_CHECK(key.ok());  // 32 bytes by construction
+  return std::move(key).value();
+}
+
 }  // namespace
+
+DeviceIdentity::DeviceIdentity(core::Ed25519Signer signer)
+    : signer_(std::move(signer)), dh_key_(IdentityDhKey(signer_)) {}
 
 core::Bytes SpkSignatureMessage(uint32_t spk_id, uint64_t created,
                                 const core::X25519PublicKey& spk_public) {

@@ -17,6 +17,23 @@
 
 namespace kt::x3dh {
 
+// DeviceIdentity is a device's Ed25519 identity key together with its X25519
+// form for DH (DESIGN.md "X3DH": the clamped first half of SHA-512(seed)),
+// parsed once so that each X3DH run skips that key setup. Copies share the
+// keys; thread-safe.
+class DeviceIdentity {
+ public:
+  explicit DeviceIdentity(core::Ed25519Signer signer);
+
+  const core::Ed25519Signer& signer() const { return signer_; }
+  const core::Ed25519PublicKey& public_key() const { return signer_.public_key(); }
+  const core::X25519PrivateKey& dh_key() const { return dh_key_; }
+
+ private:
+  core::Ed25519Signer signer_;
+  core::X25519PrivateKey dh_key_;
+};
+
 // SignedPrekey is a device's medium-term X25519 prekey, signed by the
 // device's Ed25519 identity key over SpkSignatureMessage.
 struct SignedPrekey {

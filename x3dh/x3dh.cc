@@ -54,11 +54,6 @@ core::StatusOr<core::X25519PrivateKey> EphemeralKey(const InitiatorOptions& opti
   return key;
 }
 
-core::StatusOr<core::X25519PrivateKey> IdentityDhKey(const core::Ed25519Signer& identity) {
-  core::SecretBytes priv = core::Ed25519SeedToX25519Private(identity.seed().span());
-  return core::X25519PrivateKey::FromBytes(priv.span());
-}
-
 }  // namespace
 
 VerifiedBundle::VerifiedBundle(PrekeyBundle bundle, const core::Ed25519PublicKey& logged_identity_key)
@@ -67,7 +62,7 @@ VerifiedBundle::VerifiedBundle(PrekeyBundle bundle, const core::Ed25519PublicKey
 }
 
 core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,
-                                         const core::Ed25519Signer& identity,
+                                         const DeviceIdentity& identity,
                                          std::string_view sender_user,
                                          std::string_view sender_device,
                                          core::ByteSpan plaintext,
@@ -86,7 +81,7 @@ core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,
 
   auto ik_b = core::Ed25519PublicToX25519(bundle.identity_key());
   if (!ik_b.ok()) return ik_b.status().Annotate("x3dh: responder identity key");
-  KT_ASSIGN_OR_RETURN(core::X25519PrivateKey ik_a, IdentityDhKey(identity));
+  const core::X25519PrivateKey& ik_a = identity.dh_key();
   KT_ASSIGN_OR_RETURN(core::X25519PrivateKey ek_a, EphemeralKey(options));
 
   Header h;
@@ -115,7 +110,7 @@ core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,
 }
 
 core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
-                                        const core::Ed25519Signer& identity,
+                                        const DeviceIdentity& identity,
                                         const PrekeyLookup& spk_lookup,
                                         const PrekeyLookup& opk_lookup) {
   const Header& h = message.header;
@@ -149,7 +144,7 @@ core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
   }
   auto ik_a = core::Ed25519PublicToX25519(h.sender_identity_key);
   if (!ik_a.ok()) return ik_a.status().Annotate("x3dh: sender identity key");
-  KT_ASSIGN_OR_RETURN(core::X25519PrivateKey ik_b, IdentityDhKey(identity));
+  const core::X25519PrivateKey& ik_b = identity.dh_key();
 
   const internal::SessionContext ctx{h.sender_identity_key, identity.public_key(), h.spk_id, h.opk_id};
   KT_ASSIGN_OR_RETURN(core::SecretBytes sk,
@@ -165,6 +160,22 @@ core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
   out.plaintext = std::move(plaintext).value();
   out.shared_key = std::move(sk);
   return out;
+}
+
+core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,
+                                         const core::Ed25519Signer& identity,
+                                         std::string_view sender_user,
+                                         std::string_view sender_device,
+                                         core::ByteSpan plaintext,
+                                         const InitiatorOptions& options) {
+  return Initiate(bundle, DeviceIdentity(identity), sender_user, sender_device, plaintext, options);
+}
+
+core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
+                                        const core::Ed25519Signer& identity,
+                                        const PrekeyLookup& spk_lookup,
+                                        const PrekeyLookup& opk_lookup) {
+  return Respond(message, DeviceIdentity(identity), spk_lookup, opk_lookup);
 }
 
 }  // namespace kt::x3dh

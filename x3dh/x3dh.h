@@ -148,6 +148,14 @@ struct InitiatorResult {
 // bad ids or an identity key unusable for DH; VerificationFailed if a DH is
 // all zero. Thread-safe.
 core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,
+                                         const DeviceIdentity& identity,
+                                         std::string_view sender_user,
+                                         std::string_view sender_device,
+                                         core::ByteSpan plaintext,
+                                         const InitiatorOptions& options = {});
+// This form converts the identity key on every call (one more X25519 key
+// setup); devices that keep their keys should hold a DeviceIdentity.
+core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,
                                          const core::Ed25519Signer& identity,
                                          std::string_view sender_user,
                                          std::string_view sender_device,
@@ -174,6 +182,10 @@ struct ResponderResult {
 // detects duplicates: the caller deletes the OPK after success and dedups on
 // MessageId. The caller must also check header.sender_identity_key against
 // the log before trusting who sent the message.
+core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
+                                        const DeviceIdentity& identity,
+                                        const PrekeyLookup& spk_lookup,
+                                        const PrekeyLookup& opk_lookup);
 core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
                                         const core::Ed25519Signer& identity,
                                         const PrekeyLookup& spk_lookup,
