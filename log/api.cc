@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: Apache-2.0
+// LogApi handlers: DESIGN.md "Log HTTP API" (tlog-tiles reads, bindings,
+// lookup, history, proofs). See api.h.
+#include "log/api.h"
+
+#include <zlib.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "core/encoding.h"
+#include "core/entry.h"
+#include "core/merkle.h"
+#include "core/tile.h"
+#include "core/tlog_proof.h"
+#include "core/utf8.h"
+#include "net/http_status.h"
+
+namespace kt::log {
+
+namespace {
+
+using nlohmann::json;
+
+ApiResponse JsonResponse(int status, const json& j) {
+  ApiResponse r;
+  r.status = status;
+  r.content_type = kJsonContentType;
+  // Every string we put in is valid UTF-8; `replace` keeps dump exception-free.
+  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+Status ValidateUserParam(const std::optional<std::string>& user) {
+  if (!user) return Status::InvalidArgument("missing query parameter \"user\"");
+  if (user->empty() || user->size() > core::kMaxIdLength) {
+    return Status::InvalidArgument("\"user\" must be 1 to 255 bytes");
+  }
+  if (!core::IsValidUtf8(*user)) return Status::InvalidArgument("\"user\" is not valid UTF-8");
+  return Status();
+}
+
+StatusOr<uint64_t> ParseParam(const std::optional<std::string>& value, const char* name) {
+  if (!value) return Status::InvalidArgument(std::string("missing query parameter \"") + name + "\"");
+  auto v = core::ParseDecimal(*value);
+  if (!v.ok()) {
+    return Status::InvalidArgument(std::string("\"") + name + "\" must be a canonical decimal");
+  }
+  return *v;
+}
+
+json HashList(const std::vector<Hash>& hashes) {
+  json list = json::array();
+  for (const Hash& h : hashes) list.push_back(core::Base64Encode(h));
+  return list;
+}
+
+}  // namespace
+
+// WitnessedView is the latest witnessed checkpoint and the integrated size.
+struct LogApi::WitnessedView {
+  uint64_t size = 0;        // witnessed size
+  std::string checkpoint;   // witnessed checkpoint (signed note)
+  uint64_t tree_size = 0;   // integrated size (>= size)
+};
+
+ApiResponse ErrorResponse(const Status& status) {
+  ApiResponse r;
+  r.status = net::HttpStatusFor(status.code());
+  r.content_type = kJsonContentType;
+  r.body = net::JsonError(status);
+  if (r.status == 503 || r.status == 429) r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+LogApi::LogApi(LogStorage& storage, Sequencer& sequencer, WitnessCollector& collector,
+               const OperatorToken* operator_token, LogApiOptions options)
+    : storage_(storage),
+      sequencer_(sequencer),
+      collector_(collector),
+      operator_token_(operator_token),
+      options_(options) {}
+
+StatusOr<LogApi::WitnessedView> LogApi::ReadWitnessedView() {
+  KT_ASSIGN_OR_RETURN(TreeState head, storage_.ReadTreeState());
+  if (head.witnessed_checkpoint.empty()) {
+    return Status::Unavailable("no witnessed checkpoint yet");
+  }
+  return WitnessedView{head.witnessed_size, std::move(head.witnessed_checkpoint), head.size};
+}
+
+ApiResponse LogApi::GetCheckpoint() {
+  auto view = ReadWitnessedView();
+  if (!view.ok()) return ErrorResponse(view.status());
+  ApiResponse r;
+  r.content_type = kTextContentType;
+  r.body = std::move(view->checkpoint);
+  r.headers.emplace_back("Cache-Control", kCheckpointCache);
+  return r;
+}
+
+ApiResponse LogApi::GetTile(std::string_view path, bool accept_gzip) {
+  auto tile = core::ParseTilePath(path);
+  if (!tile.ok()) return ErrorResponse(Status::InvalidArgument("bad tile path: " + tile.status().message()));
+  StatusOr<Bytes> data = tile->is_entry_bundle()
+                             ? storage_.ReadEntryBundle(tile->index, tile->width)
+                             : storage_.ReadTile(tile->level, tile->index, tile->width);
+  if (!data.ok()) return ErrorResponse(data.status());
+  ApiResponse r;
+  r.content_type = kOctetContentType;
+  r.headers.emplace_back("Cache-Control", tile->is_full() ? kImmutableCache : kPartialTileCache);
+  std::string_view raw = core::AsStringView(*data);
+  if (tile->is_entry_bundle()) {
+    r.headers.emplace_back("Vary", "Accept-Encoding");
+    if (accept_gzip) {
+      r.body = GzipCompress(raw);
+      r.headers.emplace_back("Content-Encoding", "gzip");
+      return r;
+    }
+  }
+  r.body = std::string(raw);
+  return r;
+}
+
+ApiResponse LogApi::PostBinding(std::string_view body,
+                                const std::optional<std::string>& authorization,
+                                const std::function<bool()>& allow_rate) {
+  // DESIGN.md error order: 400, 401, 422, 403, 409, 429, 503.
+  auto request = ParseBindingRequest(body);
+  if (!request.ok()) return ErrorResponse(request.status());
+  std::optional<std::string> bearer;
+  if (authorization) {
+    auto token = ParseBearerToken(*authorization);
+    if (!token.ok()) return ErrorResponse(token.status());
+    bearer = std::move(token).value();
+  }
+  auto user = storage_.ReadUser(request->entry.user);
+  if (!user.ok()) return ErrorResponse(user.status());
+  auto decision = CheckBinding(*request, *user, operator_token_, bearer);
+  if (!decision.ok()) return ErrorResponse(decision.status());
+  if (allow_rate && !allow_rate()) {
+    return ErrorResponse(Status::ResourceExhausted("rate limited"));
+  }
+  auto result = sequencer_.Submit(MakeSubmission(*request, *decision)).get();
+  if (!result.ok()) return ErrorResponse(result.status());
+  return AnswerSequenced(*result);
+}
+
+ApiResponse LogApi::AnswerSequenced(const SequencedEntry& sequenced) {
+  json j = {{"index", sequenced.index}, {"entry", core::Base64Encode(sequenced.entry)}};
+  auto deadline = std::chrono::steady_clock::now() + options_.witness_timeout;
+  if (collector_.WaitWitnessed(sequenced.index + 1, deadline)) {
+    // The first witnessed checkpoint that contains the entry.
+    auto witnessed = storage_.ReadWitnessed(sequenced.index + 1);
+    if (witnessed.ok()) {
+      auto proof = ProofText(sequenced.index, sequenced.entry, witnessed->size,
+                             witnessed->checkpoint);
+      if (proof.ok()) {
+        j["proof"] = *proof;
+        return JsonResponse(200, j);
+      }
+    }
+  }
+  j["status"] = "pending";
+  return JsonResponse(202, j);
+}
+
+StatusOr<std::string> LogApi::ProofText(uint64_t index, const Bytes& entry, uint64_t size,
+                                        const std::string& checkpoint) {
+  core::TlogProof proof;
+  proof.extra = entry;
+  proof.index = index;
+  KT_ASSIGN_OR_RETURN(proof.inclusion, core::ProveRecord(size, index, storage_));
+  proof.checkpoint = checkpoint;
+  return core::FormatTlogProof(proof);
+}
+
+StatusOr<std::vector<std::pair<uint64_t, Bytes>>> LogApi::UserEntriesBefore(
+    const UserState& user, uint64_t size) {
+  std::vector<std::pair<uint64_t, Bytes>> out;
+  for (uint64_t index : user.history) {
+    if (index >= size) break;  // history is increasing
+    KT_ASSIGN_OR_RETURN(Bytes entry, storage_.ReadEntry(index));
+    out.emplace_back(index, std::move(entry));
+  }
+  return out;
+}
+
+ApiResponse LogApi::GetLookup(const std::optional<std::string>& user) {
+  Status valid = ValidateUserParam(user);
+  if (!valid.ok()) return ErrorResponse(valid);
+  auto view = ReadWitnessedView();
+  if (!view.ok()) return ErrorResponse(view.status());
+  auto state = storage_.ReadUser(*user);
+  if (!state.ok()) return ErrorResponse(state.status());
+  auto entries = UserEntriesBefore(*state, view->size);
+  if (!entries.ok()) return ErrorResponse(entries.status());
+  if (entries->empty()) return ErrorResponse(Status::NotFound("unknown user"));
+  // The user's state as of the witnessed checkpoint: replay its entries.
+  struct Latest {
+    size_t entry = 0;  // into *entries
+    bool revoked = false;
+  };
+  std::map<std::string, Latest> devices;  // ordered by device id
+  for (size_t i = 0; i < entries->size(); i++) {
+    auto e = core::DecodeEntry((*entries)[i].second);
+    if (!e.ok()) return ErrorResponse(Status::Corruption("stored entry does not decode"));
+    devices[e->device] = Latest{i, e->kind == core::EntryKind::kRevoke};
+  }
+  json list = json::array();
+  for (const auto& [device, latest] : devices) {
+    if (latest.revoked) continue;
+    const auto& [index, entry] = (*entries)[latest.entry];
+    auto proof = ProofText(index, entry, view->size, view->checkpoint);
+    if (!proof.ok()) return ErrorResponse(proof.status());
+    list.push_back({{"device", device},
+                    {"index", index},
+                    {"entry", core::Base64Encode(entry)},
+                    {"proof", *proof}});
+  }
+  return JsonResponse(200, {{"user", *user}, {"checkpoint", view->checkpoint}, {"devices", list}});
+}
+
+ApiResponse LogApi::GetHistory(const std::optional<std::string>& user) {
+  Status valid = ValidateUserParam(user);
+  if (!valid.ok()) return ErrorResponse(valid);
+  auto view = ReadWitnessedView();
+  if (!view.ok()) return ErrorResponse(view.status());
+  auto state = storage_.ReadUser(*user);
+  if (!state.ok()) return ErrorResponse(state.status());
+  auto entries = UserEntriesBefore(*state, view->size);
+  if (!entries.ok()) return ErrorResponse(entries.status());
+  if (entries->empty()) return ErrorResponse(Status::NotFound("unknown user"));
+  json list = json::array();
+  for (const auto& [index, entry] : *entries) {
+    auto proof = ProofText(index, entry, view->size, view->checkpoint);
+    if (!proof.ok()) return ErrorResponse(proof.status());
+    list.push_back({{"index", index}, {"entry", core::Base64Encode(entry)}, {"proof", *proof}});
+  }
+  return JsonResponse(200, {{"user", *user}, {"checkpoint", view->checkpoint}, {"entries", list}});
+}
+
+ApiResponse LogApi::GetInclusionProof(const std::optional<std::string>& index_param,
+                                      const std::optional<std::string>& size_param) {
+  auto index = ParseParam(index_param, "index");
+  if (!index.ok()) return ErrorResponse(index.status());
+  auto head = storage_.ReadTreeState();
+  if (!head.ok()) return ErrorResponse(head.status());
+  uint64_t size = head->witnessed_size;
+  if (size_param) {
+    auto s = ParseParam(size_param, "size");
+    if (!s.ok()) return ErrorResponse(s.status());
+    size = *s;
+  }
+  if (size > head->size) {
+    return ErrorResponse(Status::InvalidArgument("size " + std::to_string(size) +
+                                                 " is beyond the tree size " +
+                                                 std::to_string(head->size)));
+  }
+  if (*index >= size) {
+    return ErrorResponse(Status::InvalidArgument("index must be less than size"));
+  }
+  auto proof = core::ProveRecord(size, *index, storage_);
+  if (!proof.ok()) return ErrorResponse(proof.status());
+  return JsonResponse(200, {{"index", *index}, {"size", size}, {"proof", HashList(*proof)}});
+}
+
+ApiResponse LogApi::GetConsistencyProof(const std::optional<std::string>& old_param,
+                                        const std::optional<std::string>& size_param) {
+  auto old_size = ParseParam(old_param, "old");
+  if (!old_size.ok()) return ErrorResponse(old_size.status());
+  auto head = storage_.ReadTreeState();
+  if (!head.ok()) return ErrorResponse(head.status());
+  uint64_t size = head->witnessed_size;
+  if (size_param) {
+    auto s = ParseParam(size_param, "size");
+    if (!s.ok()) return ErrorResponse(s.status());
+    size = *s;
+  }
+  if (size > head->size) {
+    return ErrorResponse(Status::InvalidArgument("size " + std::to_string(size) +
+                                                 " is beyond the tree size " +
+                                                 std::to_string(head->size)));
+  }
+  if (*old_size > size) {
+    return ErrorResponse(Status::InvalidArgument("old must not exceed size"));
+  }
+  auto proof = core::ProveTree(size, *old_size, storage_);
+  if (!proof.ok()) return ErrorResponse(proof.status());
+  return JsonResponse(200, {{"old", *old_size}, {"size", size}, {"proof", HashList(*proof)}});
+}
+
+std::string GzipCompress(std::string_view data) {
+  z_stream zs{};
+  // windowBits 15 + 16: a gzip wrapper (RFC 1952) rather than zlib's.
+  KT_CHECK(deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                        Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&zs, Z_FINISH);
+  KT_CHECK(rc == Z_STREAM_END);  // the buffer is deflateBound-sized
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+}  // namespace kt::log
