@@ -100,7 +100,9 @@ class [[nodiscard]] StatusOr {
   Status status() const { return ok() ? Status() : std::get<Status>(v_); }
   const T& value() const& { KT_CHECK(ok()); return std::get<T>(v_); }
   T& value() & { KT_CHECK(ok()); return std::get<T>(v_); }
-  T&& value() && { KT_CHECK(ok()); return std::get<T>(std::move(v_)); }
+  // value() on an rvalue returns by value, so `for (x : F().value())` does
+  // not dangle when F returns a temporary StatusOr.
+  T value() && { KT_CHECK(ok()); return std::get<T>(std::move(v_)); }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }
