@@ -73,7 +73,7 @@ X25519KeyPair GenerateX25519();
 // 2^255 - 19, as libsodium's crypto_sign_ed25519_pk_to_curve25519, and like
 // it refuses keys that are unsafe for DH. It fails with InvalidArgument for:
 //   - a key that is not 32 bytes;
-//   - a non-canonical y (y >= p; libsodium only catches small-order ones);
+//   - a non-canonical y (y >= p);
 //   - an encoding that is not a curve point (no square root for x, or x = 0
 //     with the sign bit set);
 //   - the identity (y = 1, where 1 - y has no inverse) and every other point

@@ -131,7 +131,8 @@ struct InitiatorOptions {
   uint64_t max_clock_skew_seconds = 600;          // refuse SPKs created later than now + skew
   uint64_t now = 0;  // unix seconds; 0 = read the system clock
   // random fills the ephemeral private key; empty = core::RandomBytes. Only
-  // known-answer tests set it.
+  // known-answer tests set it: a repeated EK_A repeats SK and with it the
+  // AES-GCM key and nonce.
   std::function<void(std::span<uint8_t>)> random;
 };
 

@@ -117,6 +117,26 @@ TEST(X3dhTest, RoundTripWithAndWithoutOneTimePrekey) {
   }
 }
 
+// A DeviceIdentity (keys parsed once) interoperates with the Ed25519Signer
+// overloads in both directions.
+TEST(X3dhTest, DeviceIdentityMatchesSignerOverloads) {
+  Device bob;
+  const auto alice = core::Ed25519Signer::Generate();
+  const DeviceIdentity alice_id(alice);
+  const DeviceIdentity bob_id(bob.identity);
+  EXPECT_EQ(alice_id.public_key(), alice.public_key());
+  auto sent = Initiate(VerifiedBundleTestPeer::Make(bob.Bundle(true)), alice_id,
+                       "alice@example.org", "laptop", core::AsBytes("via identity"), Options());
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(sent->message.header.sender_identity_key, alice.public_key());
+  auto got = Respond(sent->message, bob_id, bob.SpkLookup(), bob.OpkLookup());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(core::ToString(got->plaintext), "via identity");
+  auto got2 = bob.Receive(sent->message);  // Ed25519Signer overload
+  ASSERT_TRUE(got2.ok());
+  EXPECT_TRUE(core::ConstantTimeEqual(got2->shared_key.span(), sent->shared_key.span()));
+}
+
 TEST(X3dhTest, FreshEphemeralKeyEveryMessage) {
   Device bob;
   const auto alice = core::Ed25519Signer::Generate();
