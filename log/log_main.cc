@@ -4,7 +4,9 @@
 //   ktlog serve ...                                  (see log/config.h)
 //   ktlog export --data DIR --out WEBROOT            (static tlog-tiles files)
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,7 +16,7 @@
 #include "log/api.h"
 #include "log/binding_rules.h"
 #include "log/config.h"
-#include "log/exporter.h"
+#include "log/export.h"
 #include "log/http_server.h"
 #include "log/lmdb_storage.h"
 #include "log/sequencer.h"
@@ -93,16 +95,25 @@ int Serve(const ServeConfig& c) {
   seq_options.max_pool = c.max_pool;
   auto sequencer = Sequencer::Create(**storage, MakeCheckpointSigner(*key), seq_options);
   if (!sequencer.ok()) return Fail(sequencer.status());
-  // Declared before the collector, whose publish hook uses it.
-  std::unique_ptr<Exporter> exporter;
-  if (c.export_dir) exporter = std::make_unique<Exporter>(**storage, *c.export_dir);
+  // Declared before the collector, whose publish hook uses them.
+  std::mutex export_mu;
+  uint64_t exported_size = 0;
   WitnessCollectorOptions wc_options;
   auto collector = WitnessCollector::Create(**storage, *policy, wc_options, &metrics);
   if (!collector.ok()) return Fail(collector.status());
-  if (exporter) {
-    (*collector)->SetOnPublished([&exporter](const std::string& note, uint64_t size) {
-      Status s = exporter->Export(note, size);
-      if (!s.ok()) std::fprintf(stderr, "ktlog: export: %s\n", s.ToString().c_str());
+  if (c.export_dir) {
+    // Keep the static web root current: after each publication, write the
+    // new tiles and bundles, then the witnessed checkpoint.
+    LogStorage* st = storage->get();
+    std::filesystem::path dir = *c.export_dir;
+    (*collector)->SetOnPublished([st, dir, &export_mu, &exported_size](const std::string&, uint64_t) {
+      std::lock_guard<std::mutex> lk(export_mu);
+      auto size = ExportTiles(*st, dir, exported_size);
+      if (!size.ok()) {
+        std::fprintf(stderr, "ktlog: export: %s\n", size.status().ToString().c_str());
+        return;
+      }
+      exported_size = *size;
     });
   }
   WitnessCollector* wc = collector->get();
@@ -145,11 +156,10 @@ int Export(const ExportConfig& c) {
   if (head->witnessed_checkpoint.empty()) {
     return Fail(Status::NotFound("the log has no witnessed checkpoint yet"));
   }
-  Exporter exporter(**storage, c.out);
-  Status s = exporter.Export(head->witnessed_checkpoint, head->witnessed_size);
-  if (!s.ok()) return Fail(s);
-  std::printf("exported tree size %llu to %s\n",
-              static_cast<unsigned long long>(head->witnessed_size), c.out.c_str());
+  auto size = ExportTiles(**storage, c.out, 0);
+  if (!size.ok()) return Fail(size.status());
+  std::printf("exported tree size %llu to %s\n", static_cast<unsigned long long>(*size),
+              c.out.c_str());
   return 0;
 }
 
