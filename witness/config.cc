@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/encoding.h"
+#include "net/server_options.h"
 #include "store/file_util.h"
 
 namespace kt::witness {
@@ -24,7 +25,12 @@ StatusOr<uint64_t> ParseNumber(std::string_view flag, std::string_view value, ui
 
 // Set applies one setting to *c (lists append, scalars replace).
 Status Set(std::string_view flag, std::string_view value, ServeConfig* c) {
-  if (flag == "listen") return ParseHostPort(value, &c->listen_host, &c->listen_port);
+  if (flag == "listen") {
+    KT_ASSIGN_OR_RETURN(auto hp, net::ParseListenAddress(value));
+    c->listen_host = std::move(hp.first);
+    c->listen_port = hp.second;
+    return Status();
+  }
   if (flag == "data") {
     if (value.empty()) return Bad("--data needs a directory");
     c->data_dir = std::string(value);
@@ -93,21 +99,6 @@ std::string_view Trim(std::string_view s) {
 }
 
 }  // namespace
-
-Status ParseHostPort(std::string_view s, std::string* host, int* port) {
-  const size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return Bad("--listen needs HOST:PORT");
-  std::string_view h = s.substr(0, colon);
-  if (h.front() == '[') {
-    if (h.size() < 3 || h.back() != ']') return Bad("--listen: bad [IPv6] host");
-    h = h.substr(1, h.size() - 2);
-  }
-  auto p = core::ParseDecimal(s.substr(colon + 1));
-  if (!p.ok() || *p > 65535) return Bad("--listen: port must be 0..65535");
-  *host = std::string(h);
-  *port = static_cast<int>(*p);
-  return Status();
-}
 
 Status ApplyConfigText(std::string_view text, ServeConfig* config) {
   int line_no = 0;

@@ -56,10 +56,6 @@ struct KeygenConfig {
 };
 core::StatusOr<KeygenConfig> ParseKeygenArgs(std::span<const std::string> args);
 
-// ParseHostPort splits "host:port" ("[v6]:port" too). InvalidArgument unless
-// the port is a decimal in 0..65535 and the host is non-empty.
-core::Status ParseHostPort(std::string_view s, std::string* host, int* port);
-
 }  // namespace kt::witness
 
 #endif  // KT_WITNESS_CONFIG_H_

@@ -48,14 +48,19 @@ TEST(ConfigTest, RejectsMissingAndBadFlags) {
   }
 }
 
-TEST(ConfigTest, ParsesHostPort) {
-  std::string host;
-  int port = 0;
-  ASSERT_TRUE(ParseHostPort("[::1]:80", &host, &port).ok());
-  EXPECT_EQ(host, "::1");
-  EXPECT_EQ(port, 80);
+TEST(ConfigTest, ParsesListenAddresses) {
+  const auto rest = Args({"--data", "d", "--key", "k", "--trust-log", "v"});
+  auto with = [&](const char* listen) {
+    std::vector<std::string> a = {"--listen", listen};
+    a.insert(a.end(), rest.begin(), rest.end());
+    return ParseServeArgs(a);
+  };
+  auto v6 = with("[::1]:80");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->listen_host, "::1");
+  EXPECT_EQ(v6->listen_port, 80);
   for (const char* bad : {"127.0.0.1", ":80", "h:65536", "h:", "h:08", "[::1:80", "h:x"}) {
-    EXPECT_FALSE(ParseHostPort(bad, &host, &port).ok()) << bad;
+    EXPECT_FALSE(with(bad).ok()) << bad;
   }
 }
 
