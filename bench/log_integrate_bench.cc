@@ -31,6 +31,7 @@
 #include "core/keys.h"
 #include "core/merkle.h"
 #include "log/lmdb_storage.h"
+#include "log/memory_storage.h"
 #include "log/sequencer.h"
 #include "store/lmdb.h"
 
@@ -52,6 +53,7 @@ struct Flags {
   bool no_sync = false;     // diagnosis only: separates CPU from fsync cost
   bool skip_bound = false;  // diagnosis only: profile the integration alone
   bool presubmit = false;   // diagnosis only: fill the pool, then time the sequencer alone
+  bool memory = false;      // diagnosis only: MemoryStorage instead of LMDB
 };
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
@@ -109,7 +111,7 @@ struct IntegrateResult {
   std::vector<double> batch_ms;  // sequencer thread time per batch (from the hook)
 };
 
-IntegrateResult RunIntegration(kt::log::LmdbStorage& storage, const Flags& f) {
+IntegrateResult RunIntegration(kt::log::LogStorage& storage, const Flags& f) {
   auto key = kt::core::GenerateSignerKey("bench.example/log", 0x01);
   KT_CHECK(key.ok());
   kt::log::SequencerOptions opts;
@@ -278,6 +280,7 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--no-sync") == 0) f.no_sync = true;
     else if (std::strcmp(argv[i], "--skip-bound") == 0) f.skip_bound = true;
     else if (std::strcmp(argv[i], "--presubmit") == 0) f.presubmit = true;
+    else if (std::strcmp(argv[i], "--memory") == 0) f.memory = true;
     else if (std::strncmp(argv[i], "--benchmark", 11) == 0) micro = true;
   }
   if (micro) {
@@ -304,6 +307,14 @@ int main(int argc, char** argv) {
 
   kt::log::LmdbStorageOptions so;
   so.env.no_sync = f.no_sync;
+  if (f.memory) {
+    kt::log::MemoryStorage memory;
+    IntegrateResult r = RunIntegration(memory, f);
+    std::printf("memory storage: %.0f entries/s, CPU %.2f us/entry\n",
+                static_cast<double>(f.entries) / r.seconds,
+                1e6 * r.cpu_seconds / static_cast<double>(f.entries));
+    return 0;
+  }
   auto storage = kt::log::LmdbStorage::Open(root + "/log", so);
   KT_CHECK(storage.ok());
   IntegrateResult r = RunIntegration(**storage, f);

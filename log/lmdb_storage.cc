@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_set>
 
 #include "core/encoding.h"
 #include "core/tile.h"
@@ -95,7 +96,10 @@ Status LmdbStorage::ReplayUsers() {
     KT_RETURN_IF_ERROR(inner);
     if (next != head.size) return Status::Corruption("log storage: missing entries on replay");
     std::unique_lock lock(overlay_mu_);
-    overlay_ = std::move(updated);
+    overlay_.clear();
+    for (auto& [user, state] : updated) {
+      overlay_.emplace(user, std::make_shared<const UserState>(std::move(state)));
+    }
     overlay_entries_ = head.size - through;
     return Status();
   });
@@ -240,7 +244,7 @@ StatusOr<UserState> LmdbStorage::ReadUser(std::string_view user) {
     // they are committed).
     std::shared_lock lock(overlay_mu_);
     auto it = overlay_.find(user);
-    if (it != overlay_.end()) return it->second;
+    if (it != overlay_.end()) return *it->second;
   }
   Status s = env_->View([&](const store::Txn& txn) -> Status {
     auto v = txn.Get(dbs_.users, core::AsBytes(user));
@@ -310,7 +314,7 @@ StatusOr<UserState*> LmdbStorage::UserBase(const store::Txn& txn, UserMap& updat
   UserState base;
   auto o = overlay_.find(user);  // writers hold write_mu_: no concurrent change
   if (o != overlay_.end()) {
-    base = o->second;
+    base = *o->second;
   } else {
     if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
     auto v = txn.Get(dbs_.users, core::AsBytes(user));
@@ -325,7 +329,10 @@ StatusOr<UserState*> LmdbStorage::UserBase(const store::Txn& txn, UserMap& updat
 
 Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
   std::lock_guard write_lock(write_mu_);
-  UserMap updated;  // user states after this batch, applied to overlay_ on commit
+  UserMap derived;  // when the batch carries no user states
+  // changed: the final state of each user of this batch; applied to
+  // overlay_ only once the transaction has committed.
+  std::vector<std::pair<std::string_view, UserPtr>> changed;
   bool flush = false;
   Status s = env_->Update([&](store::Txn& txn) -> Status {
     KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
@@ -335,9 +342,18 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
                                  batch.entries[i], PutMode::kAppend));
     }
     KT_RETURN_IF_ERROR(PutHashes(txn, core::StoredHashCount(head.size), batch.stored_hashes));
-    for (size_t i = 0; i < batch.decoded.size(); ++i) {
-      KT_ASSIGN_OR_RETURN(UserState * user, UserBase(txn, updated, batch.decoded[i].user));
-      user->Apply(batch.first_index + i, batch.decoded[i]);
+    changed.clear();
+    if (!batch.users.empty()) {
+      for (const auto& [user, state] : batch.users) changed.emplace_back(user, state);
+    } else {
+      derived.clear();
+      for (size_t i = 0; i < batch.decoded.size(); ++i) {
+        KT_ASSIGN_OR_RETURN(UserState * user, UserBase(txn, derived, batch.decoded[i].user));
+        user->Apply(batch.first_index + i, batch.decoded[i]);
+      }
+      for (auto& [user, state] : derived) {
+        changed.emplace_back(user, std::make_shared<const UserState>(std::move(state)));
+      }
     }
     uint64_t size = head.size + batch.entries.size();
     flush = overlay_entries_ + batch.entries.size() >= user_flush_entries_;
@@ -345,13 +361,18 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
       // Write every state newer than the database, in key order (B-tree
       // locality).
       std::vector<std::pair<std::string_view, const UserState*>> dirty;
-      dirty.reserve(overlay_.size() + updated.size());
-      for (const auto& [user, state] : overlay_) {
-        if (updated.count(user) == 0) dirty.emplace_back(user, &state);
+      dirty.reserve(overlay_.size() + changed.size());
+      std::unordered_set<std::string_view> in_batch;
+      for (const auto& [user, state] : changed) {
+        in_batch.insert(user);
+        dirty.emplace_back(user, state.get());
       }
-      for (const auto& [user, state] : updated) dirty.emplace_back(user, &state);
+      for (const auto& [user, state] : overlay_) {
+        if (in_batch.count(user) == 0) dirty.emplace_back(user, state.get());
+      }
       std::sort(dirty.begin(), dirty.end());
       for (const auto& [user, state] : dirty) {
+        if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
         KT_RETURN_IF_ERROR(txn.Put(dbs_.users, core::AsBytes(user), EncodeUserState(*state)));
       }
       KT_RETURN_IF_ERROR(
@@ -366,7 +387,14 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
     overlay_.clear();
     overlay_entries_ = 0;
   } else {
-    for (auto& [user, state] : updated) overlay_[user] = std::move(state);
+    for (auto& [user, state] : changed) {
+      auto it = overlay_.find(user);
+      if (it != overlay_.end()) {
+        it->second = std::move(state);
+      } else {
+        overlay_.emplace(std::string(user), std::move(state));
+      }
+    }
     overlay_entries_ += batch.entries.size();
   }
   return Status();

@@ -80,8 +80,11 @@ Status MemoryStorage::Integrate(const IntegrationBatch& batch) {
   KT_RETURN_IF_ERROR(CheckBatch(batch, state_.size, !state_.checkpoint.empty()));
   for (size_t i = 0; i < batch.entries.size(); ++i) {
     entries_.push_back(batch.entries[i]);
-    users_[batch.decoded[i].user].Apply(batch.first_index + i, batch.decoded[i]);
+    if (batch.users.empty()) {
+      users_[batch.decoded[i].user].Apply(batch.first_index + i, batch.decoded[i]);
+    }
   }
+  for (const auto& [user, state] : batch.users) users_[user] = *state;
   hashes_.insert(hashes_.end(), batch.stored_hashes.begin(), batch.stored_hashes.end());
   state_.size = entries_.size();
   state_.root = batch.root;

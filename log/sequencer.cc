@@ -141,8 +141,14 @@ class Sequencer::Impl {
     }
   }
   std::vector<StatusOr<SequencedEntry>> Integrate(const std::vector<ItemPtr>& batch);
-  StatusOr<UserState*> UserFor(std::unordered_map<std::string, UserState>& users,
-                               const std::string& user);
+  // UserSlot is a user's state during one batch; changed once an entry of
+  // the user is accepted.
+  struct UserSlot {
+    std::shared_ptr<UserState> state;
+    bool changed = false;
+  };
+  StatusOr<UserSlot*> UserFor(std::unordered_map<std::string, UserSlot>& users,
+                              const std::string& user);
 
   LogStorage& storage_;
   CheckpointSigner signer_;
@@ -317,12 +323,12 @@ bool Sequencer::Impl::RunBatch() {
   return true;
 }
 
-StatusOr<UserState*> Sequencer::Impl::UserFor(std::unordered_map<std::string, UserState>& users,
-                                              const std::string& user) {
+StatusOr<Sequencer::Impl::UserSlot*> Sequencer::Impl::UserFor(
+    std::unordered_map<std::string, UserSlot>& users, const std::string& user) {
   auto it = users.find(user);
   if (it == users.end()) {
     KT_ASSIGN_OR_RETURN(UserState state, storage_.ReadUser(user));
-    it = users.emplace(user, std::move(state)).first;
+    it = users.emplace(user, UserSlot{std::make_shared<UserState>(std::move(state)), false}).first;
   }
   return &it->second;
 }
@@ -343,7 +349,7 @@ std::vector<StatusOr<SequencedEntry>> Sequencer::Impl::Integrate(
   IntegrationBatch out;
   out.first_index = tree_.size();
   std::vector<size_t> accepted;  // batch positions, in index order
-  std::unordered_map<std::string, UserState> users;
+  std::unordered_map<std::string, UserSlot> users;
   for (size_t i = 0; i < batch.size(); ++i) {
     Submission& sub = batch[i]->submission;
     core::Entry candidate = std::move(sub.entry);  // the item keeps only its key
@@ -353,22 +359,27 @@ std::vector<StatusOr<SequencedEntry>> Sequencer::Impl::Integrate(
       results[i] = user.status();
       continue;
     }
-    if (!sub.prev_given) candidate.prev = (*user)->NextPrev();
+    UserState& state = *(*user)->state;
+    if (!sub.prev_given) candidate.prev = state.NextPrev();
     if (sub.check) {
-      Status s = sub.check(candidate, **user);
+      Status s = sub.check(candidate, state);
       if (!s.ok()) {
         results[i] = s;
         continue;
       }
     }
     Bytes bytes = EntryBytes(batch[i]->key, candidate);
-    (*user)->Apply(tree_.size(), candidate);
+    state.Apply(tree_.size(), candidate);
+    (*user)->changed = true;
     tree_.Append(core::RecordHash(bytes), &out.stored_hashes);
     out.entries.push_back(std::move(bytes));
     out.decoded.push_back(std::move(candidate));
     accepted.push_back(i);
   }
   if (accepted.empty()) return results;
+  for (auto& [name, slot] : users) {
+    if (slot.changed) out.users.emplace_back(name, std::move(slot.state));
+  }
   out.root = tree_.Root();
   auto checkpoint = signer_(tree_.size(), out.root);
   Status s = checkpoint.ok() ? Status() : checkpoint.status();

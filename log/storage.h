@@ -14,9 +14,11 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/bytes.h"
@@ -108,6 +110,12 @@ struct IntegrationBatch {
   std::vector<Hash> stored_hashes;
   Hash root{};             // RFC 6962 root of the new tree
   std::string checkpoint;  // log-signed checkpoint for the new size and root
+  // users optionally carries the new state of every user whose entries the
+  // batch holds (each user once), derived by the caller with ReadUser +
+  // UserState::Apply over `decoded` in order. When it is empty the storage
+  // derives the states itself. The Sequencer fills it, so the work is not
+  // done twice; the storage trusts it (the Sequencer is the only writer).
+  std::vector<std::pair<std::string, std::shared_ptr<const UserState>>> users;
 };
 
 // LogStorage is the log's storage. All methods are thread-safe: reads run
