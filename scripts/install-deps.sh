@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake make pkg-config git
+  build-essential cmake make pkg-config git curl
   libssl-dev            # OpenSSL 3: all crypto
   libboost-dev libboost-system-dev   # Boost.Asio
   liblmdb-dev lmdb-utils
