@@ -253,6 +253,13 @@ WitnessCollector::AttemptResult WitnessCollector::Attempt(Witness& w, const Roun
       auto stored = core::ParseDecimal(b);
       if (!stored.ok()) return {WitnessOutcome::kRejected, old_size, {}};
       old_size = *stored;
+      if (metrics_ != nullptr) {
+        metrics_
+            ->GetCounter("kt_witness_resyncs_total",
+                         "409 answers that re-synced a witness's size.",
+                         {{"witness", w.policy->name}})
+            .Inc();
+      }
       continue;
     }
     if (resp->status != 200) {
