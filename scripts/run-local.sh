@@ -97,7 +97,7 @@ Try:
   curl -s http://127.0.0.1:$log_port/checkpoint
 EOF
 if [[ -x "$kt" ]]; then
-  echo "  $kt checkpoint --policy $policy --log http://127.0.0.1:$log_port"
+  echo "  $kt --policy $policy --state $var/kt-state checkpoint"
 fi
 echo
 echo "Ctrl-C stops all nodes."
