@@ -51,6 +51,20 @@ struct BindingEvent {
   bool HighSeverity() const { return unendorsed && had_devices; }
 };
 
+// SignatureCheck is a signature verification that Apply deferred (for
+// batched, parallel verification by an auditor).
+struct SignatureCheck {
+  core::Ed25519Verifier verifier;
+  core::Bytes message;
+  std::array<uint8_t, 64> signature{};
+  uint64_t index = 0;
+  std::string what;  // "proof of possession" or "endorsement by <device>"
+};
+
+// VerifyChecks verifies `checks` on `threads` threads. OK, or
+// VerificationFailed naming the first failing entry (lowest index).
+core::Status VerifyChecks(const std::vector<SignatureCheck>& checks, int threads);
+
 // UserReplay applies a user's entries in log order. Not thread-safe.
 class UserReplay {
  public:
@@ -62,15 +76,20 @@ class UserReplay {
   // index does not increase, its possession signature fails, an endorsement
   // signature fails or comes from a device that is not current, or a revoke
   // names a device that is not current: things the log must have refused.
-  core::StatusOr<BindingEvent> Apply(uint64_t index, const core::Entry& entry);
+  //
+  // With `deferred`, the proof of possession and endorsement signatures are
+  // appended to it instead of verified (every other check still runs); the
+  // caller must VerifyChecks them before trusting the result.
+  core::StatusOr<BindingEvent> Apply(uint64_t index, const core::Entry& entry,
+                                     std::vector<SignatureCheck>* deferred = nullptr);
 
   const std::map<std::string, DeviceKey>& devices() const { return devices_; }
   std::optional<uint64_t> last_index() const { return last_; }
   const std::string& user() const { return user_; }
 
  private:
-  core::Status CheckEndorsements(const core::Entry& entry, bool device_is_current,
-                                 BindingEvent* event) const;
+  core::Status CheckEndorsements(uint64_t index, const core::Entry& entry, bool device_is_current,
+                                 BindingEvent* event, std::vector<SignatureCheck>* deferred) const;
   std::string user_;
   std::map<std::string, DeviceKey> devices_;
   std::optional<uint64_t> last_;

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+// Integration tests of the real `kt` binary against the real `ktlog` binary
+// on loopback, directly and through an adversarial proxy (an httplib server
+// in this test that forwards to the real log and tampers with answers: a key
+// swap in lookup, a forked checkpoint signed with the real log key, a
+// rollback, a dropped history entry, a tile that does not match). Each must
+// be detected with the right exit code; the monitor must alert on a device
+// the operator added quietly.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "client/errors.h"
+#include "core/checkpoint.h"
+#include "core/encoding.h"
+#include "core/entry.h"
+#include "core/keys.h"
+#include "core/merkle.h"
+#include "net/http_client.h"
+#include "store/file_util.h"
+#include "tests/log/binding_testing.h"
+#include "tests/log/node_testing.h"
+#include "tests/testing/process.h"
+#include "tests/testing/vectors.h"
+
+namespace kt::testing {
+namespace {
+
+using nlohmann::json;
+
+struct KtResult {
+  int code = -1;
+  std::string out, err;
+};
+
+// Proxy forwards GETs to `upstream` and lets the test rewrite answers.
+class Proxy {
+ public:
+  using Tamper = std::function<std::optional<std::string>(const std::string& target,
+                                                         const std::string& body)>;
+  explicit Proxy(std::string upstream) : upstream_(std::move(upstream)) {
+    server_.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
+      auto r = client_.Get(upstream_ + req.target);
+      if (!r.ok()) {
+        res.status = 502;
+        return;
+      }
+      std::string body = r->body;
+      Tamper t;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        t = tamper_;
+      }
+      if (t && r->status == 200) {
+        if (auto changed = t(req.target, body); changed.has_value()) body = *changed;
+      }
+      res.status = r->status;
+      res.set_content(body, r->Header("content-type").empty() ? "text/plain" : r->Header("content-type"));
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Proxy() {
+    server_.stop();
+    thread_.join();
+  }
+  void Set(Tamper t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tamper_ = std::move(t);
+  }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::string upstream_;
+  net::HttpClient client_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  Tamper tamper_;
+};
+
+class ClientIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir("client-int");
+    log_ = std::make_unique<LogProcess>(dir_);
+    log_->Start();
+    policy_ = dir_ + "/policy.txt";
+    ASSERT_TRUE(store::WriteFileAtomic(policy_, "log " + log_->vkey() + "\nquorum none\n").ok());
+    // alice: phone (operator, first device), laptop endorsed by phone.
+    auto a = Post(SetRequest("alice", phone_), true);
+    ASSERT_EQ(a.first, 200) << a.second.dump();
+    phone_index_ = a.second["index"].get<uint64_t>();
+    auto b = Post(SetRequest("alice", laptop_, phone_index_ + 1, {&phone_}));
+    ASSERT_EQ(b.first, 200) << b.second.dump();
+    laptop_proof_ = b.second["proof"].get<std::string>();
+    auto c = Post(SetRequest("bob", bob_), true);
+    ASSERT_EQ(c.first, 200) << c.second.dump();
+  }
+  std::pair<int, json> Post(const json& body, bool as_operator = false) {
+    net::Headers h;
+    if (as_operator) h.emplace("Authorization", std::string("Bearer ") + kTestToken);
+    auto r = http_.Post(log_->Url("/v1/bindings"), body.dump(), "application/json", h);
+    if (!r.ok()) return {0, json()};
+    return {r->status, json::parse(r->body, nullptr, false)};
+  }
+  KtResult Kt(const std::string& state, const std::string& url, std::vector<std::string> args) {
+    std::vector<std::string> all = {"--policy", policy_, "--log", url, "--state", dir_ + "/" + state};
+    all.insert(all.end(), args.begin(), args.end());
+    auto p = ChildProcess::Start(BinaryPath("kt"), all);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    if (!p.ok()) return {};
+    auto st = (*p)->Wait(std::chrono::seconds(60));
+    EXPECT_TRUE(st.has_value() && st->exited) << "kt did not finish";
+    return {st && st->exited ? st->code : -1, (*p)->Stdout(), (*p)->Stderr()};
+  }
+  std::string LogUrl() const { return log_->Url(""); }
+
+  std::string dir_, policy_, laptop_proof_;
+  uint64_t phone_index_ = 0;
+  std::unique_ptr<LogProcess> log_;
+  net::HttpClient http_;
+  TestDevice phone_{"phone"}, laptop_{"laptop"}, bob_{"pc"};
+};
+
+TEST_F(ClientIntegrationTest, CommandsAgainstRealLog) {
+  KtResult r = Kt("s", LogUrl(), {"checkpoint"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("size:      3"), std::string::npos) << r.out;
+  r = Kt("s", LogUrl(), {"lookup", "alice"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("laptop"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(core::Base64Encode(laptop_.key.public_key())), std::string::npos);
+  r = Kt("s", LogUrl(), {"history", "alice", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json h = json::parse(r.out);
+  ASSERT_EQ(h["entries"].size(), 2u);
+  EXPECT_EQ(h["entries"][1]["endorsed_by"][0], "phone");
+  ASSERT_TRUE(store::WriteFileAtomic(dir_ + "/laptop.tlog-proof", laptop_proof_).ok());
+  r = Kt("s", LogUrl(), {"verify-proof", dir_ + "/laptop.tlog-proof"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Kt("s", LogUrl(), {"audit", "--verify-signatures", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["entries"], 3);
+  r = Kt("s", LogUrl(), {"lookup", "nobody"});
+  EXPECT_EQ(r.code, client::kExitNetwork) << r.err;
+  r = Kt("s", "http://127.0.0.1:1", {"checkpoint"});
+  EXPECT_EQ(r.code, client::kExitNetwork) << r.err;
+}
+
+TEST_F(ClientIntegrationTest, AdversarialProxyIsDetected) {
+  Proxy proxy(LogUrl());
+  // Key swap: the proxy replaces alice's laptop key in the lookup answer.
+  proxy.Set([&](const std::string& target, const std::string& body) -> std::optional<std::string> {
+    if (!target.starts_with("/v1/lookup")) return std::nullopt;
+    json j = json::parse(body);
+    for (auto& d : j["devices"]) {
+      auto e = core::DecodeEntry(core::Base64Decode(d["entry"].get<std::string>()).value()).value();
+      core::Ed25519Signer evil = core::Ed25519Signer::Generate();
+      e.identity_key = evil.public_key();
+      auto pop = evil.Sign(core::PopMessage(e.user, e.device, e.identity_key));
+      e.possession_sig.assign(pop.begin(), pop.end());
+      d["entry"] = core::Base64Encode(core::EncodeEntry(e).value());
+    }
+    return j.dump();
+  });
+  KtResult r = Kt("swap", proxy.Url(), {"lookup", "alice"});
+  EXPECT_EQ(r.code, client::kExitVerification) << r.err;
+
+  // Dropped history entry.
+  proxy.Set([&](const std::string& target, const std::string& body) -> std::optional<std::string> {
+    if (!target.starts_with("/v1/history")) return std::nullopt;
+    json j = json::parse(body);
+    j["entries"].erase(0);
+    return j.dump();
+  });
+  r = Kt("drop", proxy.Url(), {"lookup", "alice"});
+  EXPECT_EQ(r.code, client::kExitVerification) << r.err;
+  EXPECT_NE(r.err.find("prev"), std::string::npos) << r.err;
+
+  // A tile that does not match.
+  proxy.Set([&](const std::string& target, const std::string& body) -> std::optional<std::string> {
+    if (!target.starts_with("/tile/entries/")) return std::nullopt;
+    // The last entry ends with its possession_sig and an empty endorsement
+    // list (2 length bytes): flip a signature byte, so the bundle still
+    // decodes but its hashes no longer match.
+    std::string b = body;
+    b[b.size() - 3] ^= 1;
+    return b;
+  });
+  r = Kt("tile", proxy.Url(), {"audit"});
+  EXPECT_EQ(r.code, client::kExitVerification) << r.err;
+  EXPECT_NE(r.err.find("does not match"), std::string::npos) << r.err;
+
+  // Rollback: the client saw size 4; the proxy serves the size-3 checkpoint.
+  proxy.Set(nullptr);
+  r = Kt("roll", proxy.Url(), {"checkpoint"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string old_note = http_.Get(log_->Url("/checkpoint")).value().body;
+  TestDevice tablet{"tablet"};
+  ASSERT_EQ(Post(SetRequest("carol", tablet), true).first, 200);
+  r = Kt("roll", proxy.Url(), {"checkpoint"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  proxy.Set([&](const std::string& target, const std::string&) -> std::optional<std::string> {
+    if (target != "/checkpoint") return std::nullopt;
+    return old_note;
+  });
+  std::string state_before = store::ReadFile(std::filesystem::directory_iterator(dir_ + "/roll/checkpoints")->path()).value();
+  r = Kt("roll", proxy.Url(), {"checkpoint"});
+  EXPECT_EQ(r.code, client::kExitRollback) << r.err;
+  EXPECT_EQ(store::ReadFile(std::filesystem::directory_iterator(dir_ + "/roll/checkpoints")->path()).value(),
+            state_before);
+
+  // Fork: a checkpoint of the same size with another root, signed with the
+  // real log key file, served to this client only.
+  auto key = core::ParseSignerKey(store::ReadSecretFile(dir_ + "/log.key").value()).value();
+  auto current = core::ParseCheckpoint(core::ParseNote(http_.Get(log_->Url("/checkpoint")).value().body)
+                                           .value()
+                                           .text)
+                     .value();
+  core::Checkpoint forked = current;
+  forked.root = core::RecordHash(core::AsBytes("a forked view"));
+  std::string forked_note = core::SignCheckpoint(key, forked);
+  proxy.Set([&](const std::string& target, const std::string&) -> std::optional<std::string> {
+    if (target != "/checkpoint") return std::nullopt;
+    return forked_note;
+  });
+  r = Kt("roll", proxy.Url(), {"checkpoint"});
+  EXPECT_EQ(r.code, client::kExitFork) << r.err;
+  std::string evidence;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ + "/roll/evidence")) evidence = e.path();
+  ASSERT_FALSE(evidence.empty());
+  r = Kt("other", LogUrl(), {"verify-evidence", evidence});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("FORK PROVEN"), std::string::npos) << r.out;
+}
+
+TEST_F(ClientIntegrationTest, MonitorAlertsOnQuietDeviceAddition) {
+  std::vector<std::string> args = {"--policy", policy_, "--log", LogUrl(), "--state", dir_ + "/mon",
+                                   "monitor", "--watch", "alice", "--follow", "--interval", "1",
+                                   "--max-polls", "60", "--json"};
+  auto mon = ChildProcess::Start(BinaryPath("kt"), args);
+  ASSERT_TRUE(mon.ok()) << mon.status().ToString();
+  auto wait_for = [&](const std::string& needle) {
+    for (int i = 0; i < 300; i++) {  // bounded: 30 s
+      if ((*mon)->Stdout().find(needle) != std::string::npos) return true;
+      if (!(*mon)->Running()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for("\"device\":\"laptop\"")) << (*mon)->Stdout() << (*mon)->Stderr();
+  // The operator adds a device for alice without any endorsement.
+  TestDevice spy{"spy"};
+  ASSERT_EQ(Post(SetRequest("alice", spy), true).first, 200);
+  ASSERT_TRUE(wait_for("\"device\":\"spy\"")) << (*mon)->Stdout() << (*mon)->Stderr();
+  std::string out = (*mon)->Stdout();
+  std::string line = out.substr(out.rfind('{', out.find("\"device\":\"spy\"")));
+  line = line.substr(0, line.find('\n'));
+  json j = json::parse(line);
+  EXPECT_EQ(j["severity"], "high");
+  EXPECT_EQ(j["kind"], "add-device");
+  (*mon)->Kill();
+}
+
+}  // namespace
+}  // namespace kt::testing
