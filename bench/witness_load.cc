@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
   if (std::system(cmd.c_str()) != 0) return 1;
 
   std::printf("measuring bounds (same run)...\n");
-  const double bound = CryptoBound(2, 3.0);
+  const double bound_before = CryptoBound(2, 3.0);
   const double commit_ms = CommitLatencyMs(args.dir + "/probe", 100);
 
   // Logs and their pre-built requests (outside the measured window).
@@ -253,12 +253,20 @@ int main(int argc, char** argv) {
   ::kill(pid, SIGTERM);
   int status = 0;
   ::waitpid(pid, &status, 0);
+  // The machine is shared: measure the bound again after the run and use the
+  // larger (more favourable) one, so the ratio is conservative.
+  const double bound_after = CryptoBound(2, 3.0);
+  const double bound = std::max(bound_before, bound_after);
+  double load[3] = {0, 0, 0};
+  (void)::getloadavg(load, 3);
 
   const double seq_rps = static_cast<double>(s.ok) / s.seconds;
   const double conc_rps = static_cast<double>(c.ok) / c.seconds;
   std::printf("\nmachine: %u cores; ktwitness with durable LMDB commits (fsync), group commit\n",
               std::thread::hardware_concurrency());
-  std::printf("bound: Ed25519 verify+sign pairs/s on 2 threads (same run): %.0f\n", bound);
+  std::printf("load average (1 min) at the end: %.1f\n", load[0]);
+  std::printf("bound: Ed25519 verify+sign pairs/s on 2 threads (same run): before %.0f, after %.0f -> %.0f\n",
+              bound_before, bound_after, bound);
   std::printf("bound: durable LMDB commit latency on %s: %.2f ms -> %.0f commits/s\n",
               args.dir.c_str(), commit_ms, 1000.0 / commit_ms);
   std::printf("sequential (1 conn, 1 log):   %8.0f req/s  p50 %.2f ms  p99 %.2f ms  (%llu ok, %llu failed)\n",
