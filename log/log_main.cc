@@ -93,6 +93,7 @@ int Serve(const ServeConfig& c) {
   seq_options.batch_interval = c.batch_interval;
   seq_options.batch_max = c.batch_max;
   seq_options.max_pool = c.max_pool;
+  seq_options.metrics = &metrics;
   auto sequencer = Sequencer::Create(**storage, MakeCheckpointSigner(*key), seq_options);
   if (!sequencer.ok()) return Fail(sequencer.status());
   // Declared before the collector, whose publish hook uses them.

@@ -93,6 +93,7 @@ class Sequencer::Impl {
         timer_(io_),
         work_(asio::make_work_guard(io_)) {
     if (!options_.now_ms) options_.now_ms = SystemNowMs;
+    InitMetrics();
   }
 
   Status Restore();
@@ -111,6 +112,7 @@ class Sequencer::Impl {
 
  private:
   struct Item {
+    std::chrono::steady_clock::time_point submitted;
     Submission submission;
     std::string key;   // DedupKey
     size_t hash = 0;   // std::hash of key, computed outside the lock
@@ -150,10 +152,22 @@ class Sequencer::Impl {
   StatusOr<UserSlot*> UserFor(std::unordered_map<std::string, UserSlot>& users,
                               const std::string& user);
 
+  // Metrics (null when options_.metrics is null); updates are lock-free.
+  struct Metrics {
+    net::Counter* entries = nullptr;
+    net::Counter* rejected_pool_full = nullptr;
+    net::Counter* rejected_check = nullptr;
+    net::Histogram* batch_entries = nullptr;
+    net::Histogram* integration_seconds = nullptr;
+    net::Histogram* time_to_integrate = nullptr;
+  };
+  void InitMetrics();
+
   LogStorage& storage_;
   CheckpointSigner signer_;
   SequencerOptions options_;
   IntegratedFn on_integrated_;
+  Metrics metrics_;
 
   // Sequencer thread only (or the owner before Start / after the join).
   core::TreeBuilder tree_;
@@ -176,6 +190,29 @@ class Sequencer::Impl {
   bool started_ = false;                              // mu_
   Status fatal_;                                      // mu_
 };
+
+void Sequencer::Impl::InitMetrics() {
+  net::Registry* r = options_.metrics;
+  if (r == nullptr) return;
+  metrics_.entries = &r->GetCounter("kt_log_entries_integrated_total",
+                                    "Entries durably integrated into the log.");
+  metrics_.rejected_pool_full =
+      &r->GetCounter("kt_log_submissions_rejected_total",
+                     "Submissions refused by the sequencer.", {{"reason", "pool_full"}});
+  metrics_.rejected_check =
+      &r->GetCounter("kt_log_submissions_rejected_total",
+                     "Submissions refused by the sequencer.", {{"reason", "check"}});
+  std::vector<double> sizes;
+  for (double b = 1; b <= 65536; b *= 4) sizes.push_back(b);
+  metrics_.batch_entries = &r->GetHistogram("kt_log_batch_entries",
+                                            "Entries per integrated batch.", {}, sizes);
+  metrics_.integration_seconds = &r->GetHistogram(
+      "kt_log_integration_seconds",
+      "Time to integrate one batch: checks, hashing, signing and the durable commit.");
+  metrics_.time_to_integrate = &r->GetHistogram(
+      "kt_log_time_to_integrate_seconds",
+      "Time from Submit until the entry is durably integrated, per submission.");
+}
 
 Status Sequencer::Impl::Restore() {
   KT_ASSIGN_OR_RETURN(TreeState state, storage_.ReadTreeState());
@@ -258,6 +295,7 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
   }
   // Build the item outside the lock: the critical section stays short.
   auto item = std::make_shared<Item>();
+  item->submitted = std::chrono::steady_clock::now();
   item->key = std::move(*key);
   item->hash = std::hash<std::string_view>()(item->key);
   item->submission = std::move(submission);
@@ -271,6 +309,7 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
       refuse = Status::Unavailable("sequencer stopped: " + fatal_.message());
     } else if (waiting_ >= options_.max_pool) {
       refuse = Status::Unavailable("pool full");
+      if (metrics_.rejected_pool_full != nullptr) metrics_.rejected_pool_full->Inc();
     } else {
       ++waiting_;
       auto [it, fresh] = by_key_.try_emplace(KeyRef{item->key, item->hash}, item);
@@ -304,7 +343,17 @@ bool Sequencer::Impl::RunBatch() {
     pool_.erase(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(n));
   }
   if (batch.empty()) return false;
+  auto start = std::chrono::steady_clock::now();
   std::vector<StatusOr<SequencedEntry>> results = Integrate(batch);
+  auto end = std::chrono::steady_clock::now();
+  if (metrics_.integration_seconds != nullptr) {
+    metrics_.integration_seconds->Observe(std::chrono::duration<double>(end - start).count());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!results[i].ok()) continue;
+      metrics_.time_to_integrate->Observe(
+          std::chrono::duration<double>(end - batch[i]->submitted).count());
+    }
+  }
   // Detach the waiters under the lock: a duplicate that arrives from now on
   // is a new submission.
   std::vector<std::vector<DoneFn>> waiters(batch.size());
@@ -364,6 +413,7 @@ std::vector<StatusOr<SequencedEntry>> Sequencer::Impl::Integrate(
     if (sub.check) {
       Status s = sub.check(candidate, state);
       if (!s.ok()) {
+        if (metrics_.rejected_check != nullptr) metrics_.rejected_check->Inc();
         results[i] = s;
         continue;
       }
@@ -393,6 +443,10 @@ std::vector<StatusOr<SequencedEntry>> Sequencer::Impl::Integrate(
     fatal_ = s;
     for (size_t i : accepted) results[i] = Status::Unavailable("integration failed: " + s.message());
     return results;
+  }
+  if (metrics_.entries != nullptr) {
+    metrics_.entries->Inc(out.entries.size());
+    metrics_.batch_entries->Observe(static_cast<double>(out.entries.size()));
   }
   if (on_integrated_) on_integrated_(out.checkpoint, tree_.size());
   for (size_t k = 0; k < accepted.size(); ++k) {

@@ -25,6 +25,7 @@
 #include "core/keys.h"
 #include "core/status.h"
 #include "log/storage.h"
+#include "net/metrics.h"
 
 namespace kt::log {
 
@@ -73,6 +74,12 @@ struct SequencerOptions {
   // now_ms returns the acceptance time in Unix milliseconds; default: the
   // system clock. Timestamps never decrease across entries.
   std::function<uint64_t()> now_ms;
+  // metrics, when set (it must outlive the Sequencer), receives
+  // kt_log_entries_integrated_total, kt_log_batch_entries (histogram),
+  // kt_log_integration_seconds (one batch: check, hash, sign, durable
+  // commit), kt_log_time_to_integrate_seconds (Submit to durable, per
+  // submission) and kt_log_submissions_rejected_total{reason}.
+  net::Registry* metrics = nullptr;
 };
 
 // Sequencer owns the sequencer thread. Thread-safety: Submit, pending and

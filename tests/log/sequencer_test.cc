@@ -324,6 +324,32 @@ TEST_F(SequencerTest, RestartContinuesFromTheCommittedTree) {
   EXPECT_TRUE(core::VerifyConsistency({a.size, b.size, *path}, a.root, b.root).ok());
 }
 
+TEST_F(SequencerTest, ReportsMetrics) {
+  net::Registry registry;
+  MakeSequencer({.max_pool = 3, .metrics = &registry});
+  std::vector<std::future<StatusOr<SequencedEntry>>> fs;
+  for (int i = 0; i < 3; ++i) fs.push_back(sequencer_->Submit(Sub(TestEntry("m", "d" + std::to_string(i)))));
+  auto full = sequencer_->Submit(Sub(TestEntry("m", "x")));  // pool full
+  EXPECT_FALSE(Get(full).ok());
+  sequencer_->Start();
+  for (auto& f : fs) ASSERT_TRUE(Get(f).ok());
+  Submission rejected = Sub(TestEntry("m", "y"));
+  rejected.check = [](const core::Entry&, const UserState&) { return Status::Conflict("no"); };
+  auto r = sequencer_->Submit(std::move(rejected));
+  EXPECT_FALSE(Get(r).ok());
+  sequencer_->Stop();
+  EXPECT_EQ(registry.GetCounter("kt_log_entries_integrated_total", "").Value(), 3u);
+  EXPECT_EQ(registry.GetCounter("kt_log_submissions_rejected_total", "", {{"reason", "pool_full"}})
+                .Value(), 1u);
+  EXPECT_EQ(registry.GetCounter("kt_log_submissions_rejected_total", "", {{"reason", "check"}})
+                .Value(), 1u);
+  EXPECT_EQ(registry.GetHistogram("kt_log_batch_entries", "").Sum(), 3.0);
+  EXPECT_EQ(registry.GetHistogram("kt_log_time_to_integrate_seconds", "").Count(), 3u);
+  EXPECT_GE(registry.GetHistogram("kt_log_integration_seconds", "").Count(), 1u);
+  std::string text = registry.Render();
+  EXPECT_NE(text.find("kt_log_batch_entries_bucket"), std::string::npos);
+}
+
 // FailingStorage is a MemoryStorage whose Integrate fails on demand
 // (fault injection at the storage boundary).
 class FailingStorage : public MemoryStorage {
