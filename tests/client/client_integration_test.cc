@@ -271,5 +271,89 @@ TEST_F(ClientIntegrationTest, MonitorAlertsOnQuietDeviceAddition) {
   (*mon)->Kill();
 }
 
+// A witnessed deployment: three real ktwitness nodes, a ktlog that publishes
+// only checkpoints with 2 of 3 cosignatures, and a client whose policy wants
+// 2 of 3. The proxy strips cosignatures: with one left, the client refuses.
+TEST(ClientWitnessIntegrationTest, StrippedCosignatureIsRefused) {
+  const std::string dir = TempDir("client-wit");
+  std::filesystem::create_directories(dir + "/log");
+  LogProcess log(dir + "/log");
+  std::string policy = "log " + log.vkey() + "\n";
+  std::vector<std::unique_ptr<ChildProcess>> witnesses;
+  for (int i = 0; i < 3; i++) {
+    std::string name = "w" + std::to_string(i);
+    std::string vkey = RunTool("ktwitness", {"keygen", "--name", "kt.test/" + name, "--out",
+                                             dir + "/" + name + ".key"});
+    int port = PickFreePort();
+    ASSERT_GT(port, 0);
+    auto w = ChildProcess::Start(BinaryPath("ktwitness"),
+                                 {"serve", "--listen", "127.0.0.1:" + std::to_string(port), "--data",
+                                  dir + "/" + name, "--key", dir + "/" + name + ".key", "--trust-log",
+                                  log.vkey()});
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    ASSERT_TRUE(WaitForHttpReady("127.0.0.1", port, "/healthz", std::chrono::seconds(20)))
+        << (*w)->Stderr();
+    witnesses.push_back(std::move(w).value());
+    policy += "witness " + name + " " + vkey + " http://127.0.0.1:" + std::to_string(port) + "\n";
+  }
+  policy += "group g 2 w0 w1 w2\nquorum g\n";
+  const std::string policy_file = dir + "/policy.txt";
+  ASSERT_TRUE(store::WriteFileAtomic(policy_file, policy).ok());
+  log.Start({"--witness-policy", policy_file});
+  ASSERT_TRUE(WaitForHttpReady("127.0.0.1", std::stoi(log.Url("").substr(17)), "/checkpoint",
+                               std::chrono::seconds(30)));
+  net::HttpClient http;
+  TestDevice phone{"phone"};
+  net::Headers h = {{"Authorization", std::string("Bearer ") + kTestToken}};
+  auto r = http.Post(log.Url("/v1/bindings"), SetRequest("alice", phone).dump(), "application/json", h);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 200) << r->body;
+
+  auto kt = [&](const std::string& url, std::vector<std::string> args) {
+    std::vector<std::string> all = {"--policy", policy_file, "--log", url, "--state", dir + "/state"};
+    all.insert(all.end(), args.begin(), args.end());
+    auto p = ChildProcess::Start(BinaryPath("kt"), all);
+    EXPECT_TRUE(p.ok());
+    auto st = (*p)->Wait(std::chrono::seconds(60));
+    return std::make_pair(st && st->exited ? st->code : -1, (*p)->Stdout() + (*p)->Stderr());
+  };
+  auto ok = kt(log.Url(""), {"checkpoint"});
+  ASSERT_EQ(ok.first, 0) << ok.second;
+  EXPECT_NE(ok.second.find("witnesses: w"), std::string::npos) << ok.second;
+  ok = kt(log.Url(""), {"lookup", "alice"});
+  ASSERT_EQ(ok.first, 0) << ok.second;
+
+  // The proxy keeps only the first cosignature line of every checkpoint.
+  Proxy proxy(log.Url(""));
+  auto strip = [](const std::string& note) {
+    size_t blank = note.find("\n\n");
+    std::string out = note.substr(0, blank + 2);
+    std::string_view rest(note);
+    rest.remove_prefix(blank + 2);
+    int line = 0;
+    while (!rest.empty()) {
+      std::string_view l = rest.substr(0, rest.find('\n') + 1);
+      if (line++ < 2) out += std::string(l);  // the log signature and one cosignature
+      rest.remove_prefix(l.size());
+    }
+    return out;
+  };
+  proxy.Set([&](const std::string& target, const std::string& body) -> std::optional<std::string> {
+    if (target == "/checkpoint") return strip(body);
+    if (target.starts_with("/v1/lookup")) {
+      json j = json::parse(body);
+      j["checkpoint"] = strip(j["checkpoint"].get<std::string>());
+      return j.dump();
+    }
+    return std::nullopt;
+  });
+  auto refused = kt(proxy.Url(), {"checkpoint"});
+  EXPECT_EQ(refused.first, client::kExitVerification) << refused.second;
+  EXPECT_NE(refused.second.find("quorum"), std::string::npos) << refused.second;
+  refused = kt(proxy.Url(), {"lookup", "alice"});
+  EXPECT_EQ(refused.first, client::kExitVerification) << refused.second;
+  for (auto& w : witnesses) w->Kill();
+}
+
 }  // namespace
 }  // namespace kt::testing
