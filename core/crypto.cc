@@ -3,6 +3,7 @@
 // SHA-512 with a fetched EVP_MD and a per-thread context, Ed25519 with parsed
 // keys, CSPRNG.
 #include "core/crypto.h"
+#include "core/openssl_ptr.h"
 
 // The low-level SHA256_* functions are deprecated in OpenSSL 3 but are the
 // fastest path for short inputs; see Sha256 below.
@@ -19,22 +20,7 @@
 namespace kt::core {
 namespace {
 
-template <typename T>
-struct Deleter;
-template <>
-struct Deleter<EVP_PKEY> {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-template <>
-struct Deleter<EVP_MD_CTX> {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-template <>
-struct Deleter<EVP_MD> {
-  void operator()(EVP_MD* p) const { EVP_MD_free(p); }
-};
-template <typename T>
-using UniquePtr = std::unique_ptr<T, Deleter<T>>;
+using internal::UniquePtr;
 
 // A fetched digest, shared by all threads (EVP_MD is immutable once fetched).
 const EVP_MD* FetchedMd(const char* name) {

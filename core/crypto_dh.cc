@@ -14,30 +14,12 @@
 #include <memory>
 
 #include "core/crypto_dh.h"
+#include "core/openssl_ptr.h"
 
 namespace kt::core {
 namespace {
 
-template <typename T>
-struct Deleter;
-template <>
-struct Deleter<EVP_PKEY> {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-template <>
-struct Deleter<EVP_PKEY_CTX> {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-template <>
-struct Deleter<EVP_KDF_CTX> {
-  void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
-};
-template <>
-struct Deleter<EVP_CIPHER_CTX> {
-  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
-};
-template <typename T>
-using UniquePtr = std::unique_ptr<T, Deleter<T>>;
+using internal::UniquePtr;
 
 // Fetched algorithms: immutable once fetched, shared by all threads, and
 // intentionally never freed (they live for the process).

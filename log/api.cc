@@ -56,6 +56,24 @@ json HashList(const std::vector<Hash>& hashes) {
   return list;
 }
 
+
+// ProofSize is the tree size a proof request is answered for: the `size`
+// parameter, or the latest witnessed size when it is absent. InvalidArgument
+// for a malformed size or one beyond the integrated tree.
+StatusOr<uint64_t> ProofSize(const std::optional<std::string>& size_param, const TreeState& head) {
+  uint64_t size = head.witnessed_size;
+  if (size_param) {
+    auto s = ParseParam(size_param, "size");
+    if (!s.ok()) return s.status();
+    size = *s;
+  }
+  if (size > head.size) {
+    return Status::InvalidArgument("size " + std::to_string(size) + " is beyond the tree size " +
+                                   std::to_string(head.size));
+  }
+  return size;
+}
+
 }  // namespace
 
 // WitnessedView is the latest witnessed checkpoint and the integrated size.
@@ -247,17 +265,9 @@ ApiResponse LogApi::GetInclusionProof(const std::optional<std::string>& index_pa
   if (!index.ok()) return ErrorResponse(index.status());
   auto head = storage_.ReadTreeState();
   if (!head.ok()) return ErrorResponse(head.status());
-  uint64_t size = head->witnessed_size;
-  if (size_param) {
-    auto s = ParseParam(size_param, "size");
-    if (!s.ok()) return ErrorResponse(s.status());
-    size = *s;
-  }
-  if (size > head->size) {
-    return ErrorResponse(Status::InvalidArgument("size " + std::to_string(size) +
-                                                 " is beyond the tree size " +
-                                                 std::to_string(head->size)));
-  }
+  auto proof_size = ProofSize(size_param, *head);
+  if (!proof_size.ok()) return ErrorResponse(proof_size.status());
+  uint64_t size = *proof_size;
   if (*index >= size) {
     return ErrorResponse(Status::InvalidArgument("index must be less than size"));
   }
@@ -272,17 +282,9 @@ ApiResponse LogApi::GetConsistencyProof(const std::optional<std::string>& old_pa
   if (!old_size.ok()) return ErrorResponse(old_size.status());
   auto head = storage_.ReadTreeState();
   if (!head.ok()) return ErrorResponse(head.status());
-  uint64_t size = head->witnessed_size;
-  if (size_param) {
-    auto s = ParseParam(size_param, "size");
-    if (!s.ok()) return ErrorResponse(s.status());
-    size = *s;
-  }
-  if (size > head->size) {
-    return ErrorResponse(Status::InvalidArgument("size " + std::to_string(size) +
-                                                 " is beyond the tree size " +
-                                                 std::to_string(head->size)));
-  }
+  auto proof_size = ProofSize(size_param, *head);
+  if (!proof_size.ok()) return ErrorResponse(proof_size.status());
+  uint64_t size = *proof_size;
   if (*old_size > size) {
     return ErrorResponse(Status::InvalidArgument("old must not exceed size"));
   }
