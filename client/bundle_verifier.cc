@@ -49,18 +49,20 @@ StatusOr<x3dh::VerifiedBundle> BundleVerifier::VerifyFromLog(const x3dh::PrekeyB
                                                              Lookup& lookup,
                                                              const Contacts* contacts) {
   auto r = lookup.Get(bundle.user);
-  if (!r.ok()) {
-    const Status& s = r.status();
-    if (s.code() == Status::Code::kNotFound) return X3dhFailure(X3dhError::kNotLogged, s.message());
-    if (s.code() == Status::Code::kPermissionDenied) {
-      return X3dhFailure(X3dhError::kQuorumNotMet, s.message());
-    }
-    if (s.code() == Status::Code::kVerificationFailed || s.code() == Status::Code::kInvalidArgument) {
-      return X3dhFailure(X3dhError::kProofInvalid, s.message());
-    }
-    return s;
-  }
+  if (!r.ok()) return LookupFailure(r.status());
   return Verify(bundle, *r, contacts);
+}
+
+Status BundleVerifier::LookupFailure(const Status& s) {
+  if (s.ok()) return s;
+  if (s.code() == Status::Code::kNotFound) return X3dhFailure(X3dhError::kNotLogged, s.message());
+  if (s.code() == Status::Code::kPermissionDenied) {
+    return X3dhFailure(X3dhError::kQuorumNotMet, s.message());
+  }
+  if (s.code() == Status::Code::kVerificationFailed || s.code() == Status::Code::kInvalidArgument) {
+    return X3dhFailure(X3dhError::kProofInvalid, s.message());
+  }
+  return s;
 }
 
 }  // namespace kt::client

@@ -35,6 +35,10 @@ class BundleVerifier {
   static core::StatusOr<x3dh::VerifiedBundle> VerifyFromLog(const x3dh::PrekeyBundle& bundle,
                                                             Lookup& lookup,
                                                             const Contacts* contacts);
+
+  // LookupFailure maps a failed Lookup::Get as VerifyFromLog does, for
+  // callers that run one lookup for several bundles.
+  static core::Status LookupFailure(const core::Status& s);
 };
 
 }  // namespace kt::client

@@ -156,6 +156,15 @@ StatusOr<HttpResponse> HttpClient::Post(const std::string& url, std::string_view
   return Send("POST", url, body, content_type, headers);
 }
 
+StatusOr<HttpResponse> HttpClient::Put(const std::string& url, std::string_view body,
+                                       const std::string& content_type, const Headers& headers) {
+  return Send("PUT", url, body, content_type, headers);
+}
+
+StatusOr<HttpResponse> HttpClient::Delete(const std::string& url, const Headers& headers) {
+  return Send("DELETE", url, {}, "", headers);
+}
+
 StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const std::string& url_text,
                                         std::string_view body, const std::string& content_type,
                                         const Headers& headers) {
@@ -167,7 +176,7 @@ StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const std::st
   req.path = url.path;
   for (const auto& [k, v] : headers) req.headers.emplace(k, v);
   if (!req.has_header("User-Agent")) req.set_header("User-Agent", options_.user_agent);
-  if (method == "POST") {
+  if (method == "POST" || method == "PUT") {
     req.body = std::string(body);
     req.set_header("Content-Type", content_type);
   }

@@ -82,6 +82,9 @@ class HttpClient {
   core::StatusOr<HttpResponse> Post(const std::string& url, std::string_view body,
                                     const std::string& content_type,
                                     const Headers& headers = {});
+  core::StatusOr<HttpResponse> Put(const std::string& url, std::string_view body,
+                                   const std::string& content_type, const Headers& headers = {});
+  core::StatusOr<HttpResponse> Delete(const std::string& url, const Headers& headers = {});
 
   // connections_created counts TCP connections opened so far (keep-alive
   // reuse keeps it low); for tests and metrics.

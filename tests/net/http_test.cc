@@ -33,6 +33,12 @@ class HttpTest : public ::testing::Test {
     server_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(req.body, req.get_header_value("Content-Type"));
     });
+    server_.Put("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content("put " + req.body, req.get_header_value("Content-Type"));
+    });
+    server_.Delete("/item", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content("deleted " + std::to_string(req.body.size()), "text/plain");
+    });
     server_.Get("/throw", [](const httplib::Request&, httplib::Response&) {
       throw std::runtime_error("secret detail");
     });
@@ -71,6 +77,21 @@ TEST_F(HttpTest, GetAndPostRoundTrip) {
   EXPECT_EQ(p->status, 200);
   EXPECT_EQ(p->body, body);
   EXPECT_EQ(p->Header("content-type"), "application/octet-stream");
+}
+
+TEST_F(HttpTest, PutAndDelete) {
+  HttpClient client;
+  auto p = client.Put(base_ + "/echo", "abc", "application/json");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->status, 200);
+  EXPECT_EQ(p->body, "put abc");
+  EXPECT_EQ(p->Header("Content-Type"), "application/json");
+  auto d = client.Delete(base_ + "/item");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->body, "deleted 0");
+  auto wrong = client.Delete(base_ + "/echo");  // no DELETE route
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_NE(wrong->status, 200);
 }
 
 TEST_F(HttpTest, BodyLimitGives413) {
