@@ -92,6 +92,36 @@ StatusOr<X25519PrivateKey> X25519PrivateKey::FromBytes(ByteSpan private_key) {
   return X25519PrivateKey(std::move(impl), pub, SecretBytes(private_key));
 }
 
+StatusOr<X25519PrivateKey> X25519PrivateKey::FromKeyPair(ByteSpan private_key, ByteSpan public_key) {
+  if (private_key.size() != 32 || public_key.size() != 32) {
+    return Status::InvalidArgument("x25519: private and public key must be 32 bytes");
+  }
+  // EVP_PKEY_fromdata with both halves takes the public key as given
+  // (OpenSSL's ossl_ecx_key_fromdata derives it only when it is absent).
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, const_cast<uint8_t*>(private_key.data()),
+                                        private_key.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(public_key.data()),
+                                        public_key.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  thread_local UniquePtr<EVP_PKEY_CTX> ctx{EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr)};
+  KT_CHECK(ctx != nullptr);
+  EVP_PKEY* raw = nullptr;
+  const bool ok = EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
+                  EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params) == 1;
+  ERR_clear_error();
+  if (!ok || raw == nullptr) {
+    EVP_PKEY_free(raw);
+    return Status::Internal("x25519: cannot import key pair");
+  }
+  auto impl = std::make_shared<Impl>();
+  impl->key.reset(raw);
+  X25519PublicKey pub;
+  std::copy(public_key.begin(), public_key.end(), pub.begin());
+  return X25519PrivateKey(std::move(impl), pub, SecretBytes(private_key));
+}
+
 X25519PrivateKey X25519PrivateKey::Generate() {
   std::array<uint8_t, 32> priv;
   RandomBytes(priv);

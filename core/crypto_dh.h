@@ -33,6 +33,12 @@ class X25519PrivateKey {
  public:
   // FromBytes parses a 32-byte private key; InvalidArgument otherwise.
   static StatusOr<X25519PrivateKey> FromBytes(ByteSpan private_key);
+  // FromKeyPair parses a private key whose public key the caller stored
+  // beside it (a device store), skipping the scalar multiplication FromBytes
+  // spends on computing it. The caller vouches that public_key is X25519(
+  // private_key, 9): a wrong one only makes public_key() wrong, Agree uses
+  // the private key alone. InvalidArgument unless both are 32 bytes.
+  static StatusOr<X25519PrivateKey> FromKeyPair(ByteSpan private_key, ByteSpan public_key);
   // Generate makes a fresh key from the CSPRNG.
   static X25519PrivateKey Generate();
 

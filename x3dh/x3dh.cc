@@ -109,38 +109,37 @@ core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,
   return out;
 }
 
-core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
-                                        const DeviceIdentity& identity,
-                                        const PrekeyLookup& spk_lookup,
-                                        const PrekeyLookup& opk_lookup) {
+core::StatusOr<ResponderResult> RespondWithKeys(const InitialMessage& message,
+                                                const DeviceIdentity& identity,
+                                                const ParsedPrekeyLookup& spk_lookup,
+                                                const ParsedPrekeyLookup& opk_lookup) {
   const Header& h = message.header;
   if (!ValidId(h.sender_user) || !ValidId(h.sender_device) || !ValidId(h.recipient_user) ||
       !ValidId(h.recipient_device)) {
     return core::Status::InvalidArgument("x3dh: header ids must be 1..255 bytes");
   }
-  auto spk_priv = spk_lookup(h.spk_id);
-  if (!spk_priv.ok()) {
-    if (spk_priv.status().code() == core::Status::Code::kNotFound) {
+  auto spk_b = spk_lookup(h.spk_id);
+  if (!spk_b.ok()) {
+    if (spk_b.status().code() == core::Status::Code::kNotFound) {
       return X3dhFailure(X3dhError::kSpkUnknown, "no signed prekey " + std::to_string(h.spk_id));
     }
-    return spk_priv.status().Annotate("x3dh: signed prekey lookup");
+    return spk_b.status().Annotate("x3dh: signed prekey lookup");
   }
-  KT_ASSIGN_OR_RETURN(core::X25519PrivateKey spk_b, core::X25519PrivateKey::FromBytes(spk_priv->span()));
   std::optional<core::X25519PrivateKey> opk_b;
   if (h.opk_id) {
-    auto opk_priv = opk_lookup(*h.opk_id);
-    if (!opk_priv.ok()) {
+    auto opk = opk_lookup(*h.opk_id);
+    if (!opk.ok()) {
       const std::string id = std::to_string(*h.opk_id);
-      switch (opk_priv.status().code()) {
+      switch (opk.status().code()) {
         case core::Status::Code::kNotFound:
           return X3dhFailure(X3dhError::kOpkUnknown, "no one-time prekey " + id);
         case core::Status::Code::kConflict:
           return X3dhFailure(X3dhError::kOpkReused, "one-time prekey " + id + " already used");
         default:
-          return opk_priv.status().Annotate("x3dh: one-time prekey lookup");
+          return opk.status().Annotate("x3dh: one-time prekey lookup");
       }
     }
-    KT_ASSIGN_OR_RETURN(opk_b, core::X25519PrivateKey::FromBytes(opk_priv->span()));
+    opk_b = std::move(opk).value();
   }
   auto ik_a = core::Ed25519PublicToX25519(h.sender_identity_key);
   if (!ik_a.ok()) return ik_a.status().Annotate("x3dh: sender identity key");
@@ -148,7 +147,7 @@ core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
 
   const internal::SessionContext ctx{h.sender_identity_key, identity.public_key(), h.spk_id, h.opk_id};
   KT_ASSIGN_OR_RETURN(core::SecretBytes sk,
-                      internal::DeriveResponderSecret(ik_b, spk_b, opk_b ? &*opk_b : nullptr, *ik_a,
+                      internal::DeriveResponderSecret(ik_b, *spk_b, opk_b ? &*opk_b : nullptr, *ik_a,
                                                       h.ephemeral_key, ctx));
   const internal::AeadKeys keys = internal::DeriveAeadKeys(sk.span());
   auto plaintext = core::Aes256GcmOpen(keys.key.span(), keys.nonce, EncodeHeader(h), message.ciphertext);
@@ -160,6 +159,23 @@ core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
   out.plaintext = std::move(plaintext).value();
   out.shared_key = std::move(sk);
   return out;
+}
+
+core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
+                                        const DeviceIdentity& identity,
+                                        const PrekeyLookup& spk_lookup,
+                                        const PrekeyLookup& opk_lookup) {
+  // Parse each raw key inside the lookup so that NotFound / Conflict keep
+  // their meaning and a key that does not parse is an error of its own.
+  auto parsed = [](const PrekeyLookup& lookup) {
+    return [&lookup](uint32_t id) -> core::StatusOr<core::X25519PrivateKey> {
+      KT_ASSIGN_OR_RETURN(core::SecretBytes raw, lookup(id));
+      auto key = core::X25519PrivateKey::FromBytes(raw.span());
+      if (!key.ok()) return core::Status::Internal("x3dh: stored prekey does not parse: " + key.status().message());
+      return key;
+    };
+  };
+  return RespondWithKeys(message, identity, parsed(spk_lookup), parsed(opk_lookup));
 }
 
 core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,

@@ -192,6 +192,20 @@ core::StatusOr<ResponderResult> Respond(const InitialMessage& message,
                                         const PrekeyLookup& spk_lookup,
                                         const PrekeyLookup& opk_lookup);
 
+// ParsedPrekeyLookup is PrekeyLookup returning a parsed key, with the same
+// NotFound / Conflict contract. A device that caches its parsed SPK, or that
+// stored each OPK's public key beside its private key
+// (core::X25519PrivateKey::FromKeyPair), saves the X25519 key setups that
+// FromBytes costs (one scalar multiplication each).
+using ParsedPrekeyLookup = std::function<core::StatusOr<core::X25519PrivateKey>(uint32_t id)>;
+
+// RespondWithKeys is Respond with parsed-key lookups: the same checks,
+// results and failures (the PrekeyLookup forms call it).
+core::StatusOr<ResponderResult> RespondWithKeys(const InitialMessage& message,
+                                                const DeviceIdentity& identity,
+                                                const ParsedPrekeyLookup& spk_lookup,
+                                                const ParsedPrekeyLookup& opk_lookup);
+
 }  // namespace kt::x3dh
 
 #endif  // KT_X3DH_X3DH_H_

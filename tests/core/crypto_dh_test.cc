@@ -91,6 +91,24 @@ TEST(X25519Test, GeneratedPairsAgree) {
   EXPECT_EQ(HexOf(k->Agree(b.public_key)), HexOf(X25519(a.private_key.span(), b.public_key)));
 }
 
+// FromKeyPair (stored key pairs) agrees exactly like FromBytes, and uses the
+// private key alone for DH.
+TEST(X25519Test, FromKeyPairMatchesFromBytes) {
+  X25519KeyPair a = GenerateX25519();
+  X25519KeyPair b = GenerateX25519();
+  auto k = X25519PrivateKey::FromKeyPair(a.private_key.span(), a.public_key);
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  EXPECT_EQ(k->public_key(), a.public_key);
+  EXPECT_EQ(HexOf(k->Agree(b.public_key)), HexOf(X25519(a.private_key.span(), b.public_key)));
+  auto wrong_pub = X25519PrivateKey::FromKeyPair(a.private_key.span(), b.public_key);
+  ASSERT_TRUE(wrong_pub.ok());
+  EXPECT_EQ(HexOf(wrong_pub->Agree(b.public_key)), HexOf(X25519(a.private_key.span(), b.public_key)));
+  EXPECT_EQ(X25519PrivateKey::FromKeyPair(Bytes(31), a.public_key).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(X25519PrivateKey::FromKeyPair(a.private_key.span(), Bytes(33)).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
 // The Ed25519 base point (y = 4/5) maps to the X25519 base point u = 9, and
 // 2B to the u of [2](9).
 TEST(Ed25519ToX25519Test, BasePointMapsToNine) {

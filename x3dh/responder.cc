@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: Apache-2.0
+// ProcessInitialMessage (x3dh/responder.h): Respond with prekey lookups served
+// from one LMDB write txn, dedup on MessageId, OPK consumption with
+// tombstones, and persistent counters (docs/x3dh.md "Device store").
+#include "x3dh/responder.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "x3dh/device_records.h"
+
+namespace kt::x3dh {
+namespace {
+
+using core::ByteSpan;
+using core::Status;
+using core::StatusOr;
+using internal::DeviceDbs;
+using internal::DeviceStoreAccess;
+
+ByteSpan KeySpan(const std::array<uint8_t, 4>& k) { return {k.data(), k.size()}; }
+
+// SpkLookup serves the current and retained SPKs; a retired SPK past
+// retention is NotFound (and erased by the caller's txn).
+StatusOr<core::X25519PrivateKey> LookupSpk(const DeviceStore& store, const store::Txn& txn,
+                                           const DeviceDbs& dbs, uint32_t id, uint64_t now) {
+  const auto k = internal::U32Key(id);
+  KT_ASSIGN_OR_RETURN(std::string_view v, txn.Get(dbs.spks, KeySpan(k)));
+  KT_ASSIGN_OR_RETURN(internal::SpkRecord rec, internal::DecodeSpkRecord(id, v));
+  if (rec.spk.retired_at && SpkErasureDue(store.policy(), *rec.spk.retired_at, now)) {
+    return Status::NotFound("signed prekey erased after retention");
+  }
+  return DeviceStoreAccess::SpkKey(store, id, rec.private_key.span());
+}
+
+// LookupOpk returns the OPK's private key, Conflict if a tombstone says
+// another message consumed it, NotFound if this device never made it.
+StatusOr<core::X25519PrivateKey> LookupOpk(const store::Txn& txn, const DeviceDbs& dbs, uint32_t id) {
+  const auto k = internal::U32Key(id);
+  auto v = txn.Get(dbs.opks, KeySpan(k));
+  if (v.ok()) {
+    KT_ASSIGN_OR_RETURN(internal::OpkRecord rec, internal::DecodeOpkRecord(*v));
+    return core::X25519PrivateKey::FromKeyPair(rec.private_key.span(), rec.public_key);
+  }
+  if (v.status().code() != Status::Code::kNotFound) return v.status();
+  auto t = txn.Get(dbs.tombstones, KeySpan(k));
+  if (t.ok()) {
+    KT_ASSIGN_OR_RETURN(internal::TombstoneRecord tomb, internal::DecodeTombstone(*t));
+    // The dedup record is checked first, so the message this tombstone
+    // names is always another one: the OPK is being reused.
+    return Status::Conflict("one-time prekey consumed at " + std::to_string(tomb.consumed_at));
+  }
+  if (t.status().code() != Status::Code::kNotFound) return t.status();
+  return Status::NotFound("one-time prekey never made");
+}
+
+// Duplicate answers a MessageId seen before from its dedup record and session.
+StatusOr<ProcessedMessage> Duplicate(const store::Txn& txn, const DeviceDbs& dbs, const core::Hash& id,
+                                     std::string_view processed) {
+  KT_ASSIGN_OR_RETURN(ProcessedMessage out, internal::DecodeProcessed(id, processed));
+  auto s = txn.Get(dbs.sessions, id);
+  if (!s.ok()) {
+    return s.status().code() == Status::Code::kNotFound
+               ? Status::Corruption("device store: processed message without its session")
+               : s.status();
+  }
+  KT_ASSIGN_OR_RETURN(out.session, internal::DecodeSession(id, *s));
+  out.duplicate = true;
+  return out;
+}
+
+// Commit writes a successful handshake: OPK -> tombstone, session, dedup record.
+Status CommitSuccess(store::Txn& txn, const DeviceDbs& dbs, const ProcessedMessage& m) {
+  if (m.header.opk_id) {
+    const auto k = internal::U32Key(*m.header.opk_id);
+    KT_RETURN_IF_ERROR(txn.Del(dbs.opks, KeySpan(k)));
+    KT_RETURN_IF_ERROR(txn.Put(dbs.tombstones, KeySpan(k),
+                               internal::EncodeTombstone({m.message_id, m.processed_at}),
+                               store::PutMode::kNoOverwrite));
+  }
+  KT_RETURN_IF_ERROR(txn.Put(dbs.sessions, m.message_id, internal::EncodeSession(m.session),
+                             store::PutMode::kNoOverwrite));
+  KT_RETURN_IF_ERROR(txn.Put(dbs.processed, m.message_id, internal::EncodeProcessed(m),
+                             store::PutMode::kNoOverwrite));
+  KT_RETURN_IF_ERROR(internal::AddCounter(txn, dbs.counters, "received"));
+  if (!m.header.opk_id) KT_RETURN_IF_ERROR(internal::AddCounter(txn, dbs.counters, "received_without_opk"));
+  return Status();
+}
+
+// CountFailure counts `s` under its X3dhError, or as other_failures.
+Status CountFailure(store::Txn& txn, const DeviceDbs& dbs, const Status& s) {
+  const auto reason = X3dhErrorOf(s);
+  return internal::AddCounter(txn, dbs.counters,
+                              reason ? internal::FailureCounterName(*reason) : internal::kCounterOtherFailure);
+}
+
+}  // namespace
+
+StatusOr<ProcessedMessage> ProcessInitialMessage(DeviceStore& store, const InitialMessage& message,
+                                                 uint64_t now) {
+  const core::Hash id = MessageId(message);
+  const DeviceDbs& dbs = DeviceStoreAccess::Dbs(store);
+  std::optional<StatusOr<ProcessedMessage>> result;
+  std::vector<uint32_t> erased;
+  // The txn commits in every case (the counters must persist); only a
+  // successful Respond writes anything else.
+  Status txn_status = DeviceStoreAccess::Env(store).Update([&](store::Txn& txn) -> Status {
+    auto seen = txn.Get(dbs.processed, id);
+    if (seen.ok()) {
+      result = Duplicate(txn, dbs, id, *seen);
+      if (!result->ok()) return result->status();
+      return internal::AddCounter(txn, dbs.counters, internal::FailureCounterName(X3dhError::kDuplicate));
+    }
+    if (seen.status().code() != Status::Code::kNotFound) return seen.status();
+    KT_ASSIGN_OR_RETURN(erased, internal::EraseExpiredSpks(txn, dbs, store.policy(), now));
+    const Header& h = message.header;
+    StatusOr<ResponderResult> r = Status::InvalidArgument(
+        "x3dh: initial message is addressed to " + h.recipient_user + "/" + h.recipient_device + ", not " +
+        store.user() + "/" + store.device());
+    if (h.recipient_user == store.user() && h.recipient_device == store.device()) {
+      r = RespondWithKeys(
+          message, store.identity(),
+          [&](uint32_t spk_id) { return LookupSpk(store, txn, dbs, spk_id, now); },
+          [&](uint32_t opk_id) { return LookupOpk(txn, dbs, opk_id); });
+    }
+    if (!r.ok()) {
+      result = r.status();
+      return CountFailure(txn, dbs, r.status());
+    }
+    ProcessedMessage m;
+    m.message_id = id;
+    m.header = std::move(r->header);
+    m.plaintext = std::move(r->plaintext);
+    m.processed_at = now;
+    m.session.message_id = id;
+    m.session.initiator = false;
+    m.session.peer_user = m.header.sender_user;
+    m.session.peer_device = m.header.sender_device;
+    m.session.peer_identity_key = m.header.sender_identity_key;
+    m.session.shared_key = std::move(r->shared_key);
+    m.session.created = now;
+    KT_RETURN_IF_ERROR(CommitSuccess(txn, dbs, m));
+    result = std::move(m);
+    return Status();
+  });
+  if (!txn_status.ok()) return txn_status;
+  DeviceStoreAccess::ForgetSpkKeys(store, erased);
+  KT_CHECK(result.has_value());
+  return std::move(*result);
+}
+
+StatusOr<ProcessedMessage> ProcessEncodedInitialMessage(DeviceStore& store, ByteSpan encoded, uint64_t now) {
+  auto m = DecodeInitialMessage(encoded);
+  if (m.ok()) return ProcessInitialMessage(store, *m, now);
+  const Status txn_status = DeviceStoreAccess::Env(store).Update([&](store::Txn& txn) -> Status {
+    return internal::AddCounter(txn, DeviceStoreAccess::Dbs(store).counters, internal::kCounterOtherFailure);
+  });
+  if (!txn_status.ok()) return txn_status;
+  return m.status();
+}
+
+}  // namespace kt::x3dh
