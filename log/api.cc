@@ -205,39 +205,48 @@ StatusOr<std::vector<std::pair<uint64_t, Bytes>>> LogApi::UserEntriesBefore(
   return out;
 }
 
-ApiResponse LogApi::GetLookup(const std::optional<std::string>& user) {
-  Status valid = ValidateUserParam(user);
-  if (!valid.ok()) return ErrorResponse(valid);
-  auto view = ReadWitnessedView();
-  if (!view.ok()) return ErrorResponse(view.status());
-  auto state = storage_.ReadUser(*user);
-  if (!state.ok()) return ErrorResponse(state.status());
-  auto entries = UserEntriesBefore(*state, view->size);
-  if (!entries.ok()) return ErrorResponse(entries.status());
-  if (entries->empty()) return ErrorResponse(Status::NotFound("unknown user"));
+StatusOr<WitnessedLookup> LogApi::LookupWitnessed(const std::optional<std::string>& user) {
+  KT_RETURN_IF_ERROR(ValidateUserParam(user));
+  KT_ASSIGN_OR_RETURN(WitnessedView view, ReadWitnessedView());
+  KT_ASSIGN_OR_RETURN(UserState state, storage_.ReadUser(*user));
+  KT_ASSIGN_OR_RETURN(auto entries, UserEntriesBefore(state, view.size));
+  if (entries.empty()) return Status::NotFound("unknown user");
   // The user's state as of the witnessed checkpoint: replay its entries.
   struct Latest {
-    size_t entry = 0;  // into *entries
-    bool revoked = false;
+    size_t entry = 0;  // into entries
+    core::Entry decoded;
   };
   std::map<std::string, Latest> devices;  // ordered by device id
-  for (size_t i = 0; i < entries->size(); i++) {
-    auto e = core::DecodeEntry((*entries)[i].second);
-    if (!e.ok()) return ErrorResponse(Status::Corruption("stored entry does not decode"));
-    devices[e->device] = Latest{i, e->kind == core::EntryKind::kRevoke};
+  for (size_t i = 0; i < entries.size(); i++) {
+    auto e = core::DecodeEntry(entries[i].second);
+    if (!e.ok()) return Status::Corruption("stored entry does not decode");
+    std::string device = e->device;
+    devices[device] = Latest{i, std::move(e).value()};
   }
+  WitnessedLookup out;
+  out.checkpoint = view.checkpoint;
+  for (auto& [device, latest] : devices) {
+    if (latest.decoded.kind == core::EntryKind::kRevoke) continue;
+    auto& [index, entry] = entries[latest.entry];
+    KT_ASSIGN_OR_RETURN(std::string proof, ProofText(index, entry, view.size, view.checkpoint));
+    out.devices.push_back(LoggedDevice{device, index, std::move(entry),
+                                       latest.decoded.identity_key, std::move(proof)});
+  }
+  return out;
+}
+
+ApiResponse LogApi::GetLookup(const std::optional<std::string>& user) {
+  auto lookup = LookupWitnessed(user);
+  if (!lookup.ok()) return ErrorResponse(lookup.status());
   json list = json::array();
-  for (const auto& [device, latest] : devices) {
-    if (latest.revoked) continue;
-    const auto& [index, entry] = (*entries)[latest.entry];
-    auto proof = ProofText(index, entry, view->size, view->checkpoint);
-    if (!proof.ok()) return ErrorResponse(proof.status());
-    list.push_back({{"device", device},
-                    {"index", index},
-                    {"entry", core::Base64Encode(entry)},
-                    {"proof", *proof}});
+  for (const LoggedDevice& d : lookup->devices) {
+    list.push_back({{"device", d.device},
+                    {"index", d.index},
+                    {"entry", core::Base64Encode(d.entry)},
+                    {"proof", d.proof}});
   }
-  return JsonResponse(200, {{"user", *user}, {"checkpoint", view->checkpoint}, {"devices", list}});
+  return JsonResponse(200,
+                      {{"user", *user}, {"checkpoint", lookup->checkpoint}, {"devices", list}});
 }
 
 ApiResponse LogApi::GetHistory(const std::optional<std::string>& user) {

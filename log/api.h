@@ -8,6 +8,7 @@
 #ifndef KT_LOG_API_H_
 #define KT_LOG_API_H_
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <cstdint>
@@ -51,6 +52,22 @@ struct LogApiOptions {
   std::chrono::milliseconds witness_timeout{5000};
 };
 
+// LoggedDevice is one current (unrevoked) device of a user as of the latest
+// witnessed checkpoint: its latest entry and that entry's tlog-proof.
+struct LoggedDevice {
+  std::string device;
+  uint64_t index = 0;                     // index of the device's latest entry
+  Bytes entry;                            // its canonical bytes
+  std::array<uint8_t, 32> identity_key{};  // the entry's Ed25519 identity key
+  std::string proof;                      // tlog-proof against `checkpoint`
+};
+
+// WitnessedLookup is what GET /v1/lookup answers for a user.
+struct WitnessedLookup {
+  std::string checkpoint;             // the latest witnessed checkpoint
+  std::vector<LoggedDevice> devices;  // current devices, ordered by device id
+};
+
 // LogApi is thread-safe; every handler may run concurrently. The storage,
 // sequencer, collector and token (if not null) must outlive it.
 class LogApi {
@@ -72,6 +89,12 @@ class LogApi {
                           const std::function<bool()>& allow_rate);
   // GET /v1/lookup?user=U and /v1/history?user=U (nullopt = parameter missing).
   ApiResponse GetLookup(const std::optional<std::string>& user);
+  // LookupWitnessed is GetLookup's data: the user's current devices as of the
+  // latest witnessed checkpoint, each with its tlog-proof. InvalidArgument for
+  // a missing or malformed user, Unavailable before the first witnessed
+  // checkpoint, NotFound when the user has no entry in it. Also used by the
+  // prekey directory (log/prekey_api.h).
+  StatusOr<WitnessedLookup> LookupWitnessed(const std::optional<std::string>& user);
   ApiResponse GetHistory(const std::optional<std::string>& user);
   // GET /v1/proof/inclusion?index=I[&size=N], /v1/proof/consistency?old=M[&size=N].
   // Without size: the latest witnessed checkpoint's size.

@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -46,6 +47,9 @@ LogHttpServer::LogHttpServer(LogApi& api, Sequencer& sequencer, LogStorage& stor
       options_(options),
       limiter_(net::RateLimiter::Options{options.rate_limit, 0, 100000}),
       server_(std::make_unique<httplib::Server>()) {
+  if (options_.prekey_api != nullptr) {
+    options_.server.max_body_bytes = std::max(options_.server.max_body_bytes, kMaxMailboxBody);
+  }
   net::ConfigureServer(*server_, options_.server);
   Register();
 }
@@ -120,6 +124,23 @@ void LogHttpServer::Register() {
   s.Get("/v1/proof/consistency", wrap("consistency", true, [this](const httplib::Request& req) {
           return api_.GetConsistencyProof(Param(req, "old"), Param(req, "size"));
         }));
+  if (options_.prekey_api != nullptr) {
+    // The API splits the raw target itself: ids may hold an encoded '/'.
+    auto prekey = [this](const httplib::Request& req) {
+      return options_.prekey_api->Handle(PrekeyRequest{
+          req.method, req.target, Header(req, "Authorization"), Param(req, "limit"), req.body,
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count())});
+    };
+    const char* kPrekeys = R"(/v1/prekeys/[\s\S]*)";
+    const char* kMessages = R"(/v1/messages/[\s\S]*)";
+    s.Get(kPrekeys, wrap("prekeys_get", true, prekey));
+    s.Put(kPrekeys, wrap("prekeys_put", true, prekey));
+    s.Post(kMessages, wrap("messages_post", true, prekey));
+    s.Get(kMessages, wrap("messages_get", true, prekey));
+    s.Delete(kMessages, wrap("messages_delete", true, prekey));
+  }
   s.Get("/metrics", wrap("metrics", false, [this](const httplib::Request&) {
           auto head = storage_.ReadTreeState();
           if (head.ok()) {

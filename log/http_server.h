@@ -11,6 +11,7 @@
 
 #include "core/status.h"
 #include "log/api.h"
+#include "log/prekey_api.h"
 #include "log/sequencer.h"
 #include "log/storage.h"
 #include "net/metrics.h"
@@ -27,6 +28,10 @@ namespace kt::log {
 struct LogHttpOptions {
   net::ServerOptions server;  // TCP_NODELAY, keep-alive, body limit, threads
   double rate_limit = 0;      // requests/s per client address; 0 = off
+  // prekey_api, when set (and outliving the server), mounts /v1/prekeys/ and
+  // /v1/messages/ (docs/x3dh.md "Server API") and raises the body limit to
+  // kMaxMailboxBody.
+  PrekeyApi* prekey_api = nullptr;
 };
 
 // LogHttpServer serves `api` until Stop. `api`, `sequencer`, `storage` and

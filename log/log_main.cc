@@ -19,12 +19,15 @@
 #include "log/export.h"
 #include "log/http_server.h"
 #include "log/lmdb_storage.h"
+#include "log/prekey_api.h"
 #include "log/sequencer.h"
 #include "log/witness_collector.h"
 #include "net/metrics.h"
 #include "net/server_options.h"
 #include "net/signals.h"
 #include "store/file_util.h"
+#include "x3dh/mailbox_store.h"
+#include "x3dh/prekey_store.h"
 
 namespace kt::log {
 namespace {
@@ -127,9 +130,18 @@ int Serve(const ServeConfig& c) {
   LogApiOptions api_options;
   api_options.witness_timeout = c.witness_timeout;
   LogApi api(**storage, **sequencer, *wc, *token ? &**token : nullptr, api_options);
+  // The prekey directory and mailbox (docs/x3dh.md "Server API"), each in
+  // its own LMDB environment under the data directory.
+  std::filesystem::path data_dir = c.data;
+  auto prekeys = x3dh::PrekeyStore::Open(data_dir / "prekeys");
+  if (!prekeys.ok()) return Fail(prekeys.status());
+  auto mailbox = x3dh::MailboxStore::Open(data_dir / "mailbox");
+  if (!mailbox.ok()) return Fail(mailbox.status());
+  PrekeyApi prekey_api(api, **storage, **prekeys, **mailbox, metrics);
   LogHttpOptions http_options;
   http_options.rate_limit = c.rate_limit;
   http_options.server.threads = c.http_threads;
+  http_options.prekey_api = &prekey_api;
   LogHttpServer server(api, **sequencer, **storage, metrics, http_options);
   started = server.Start(listen->first, listen->second);
   if (!started.ok()) {
