@@ -5,6 +5,7 @@
 #include <ctime>
 #include <set>
 
+#include "client/cli_device.h"
 #include "client/cli_internal.h"
 #include "client/errors.h"
 
@@ -18,7 +19,8 @@ namespace {
 const std::set<std::string> kBoolFlags = {"json", "accept", "all", "follow", "verify-signatures",
                                           "help", "no-progress"};
 const std::set<std::string> kValueFlags = {"policy", "log", "state", "from", "interval",
-                                           "alert-cmd", "watch", "max-polls", "parallel"};
+                                           "alert-cmd", "watch", "max-polls", "parallel",
+                                           "token-file", "endorse-key", "opks", "limit"};
 
 std::string EnvOr(const CliContext& ctx, const std::string& name) {
   auto it = ctx.env.find(name);
@@ -58,17 +60,43 @@ commands:
                              all) since the stored position; --alert-cmd runs
                              CMD with each alert on stdin
 
+X3DH messaging (one device per state directory, kept in STATE/device):
+  device init USER DEVICE    create the device: identity key (STATE/device/
+                             identity.key, mode 0600), signed prekey, store;
+                             prints the identity key
+  device register [--token-file F | --endorse-key F]
+                             log the device's key (POST /v1/bindings with
+                             proof of possession): a first device with the
+                             operator's token, another one endorsed by the
+                             identity.key file of a current device
+  device publish-prekeys [--opks N]
+                             rotate the signed prekey when due, refill the
+                             one-time prekeys when the directory runs low
+                             (batches of N), upload them
+  device stats               the device's counters: sent, received, and every
+                             failure reason (signature_invalid, spk_unknown,
+                             opk_unknown, opk_reused, duplicate, aead_failed,
+                             not_logged, proof_invalid, quorum_not_met,
+                             key_changed, ...)
+  send USER MESSAGE          encrypt MESSAGE to every current device of USER
+                             whose bundle verifies against the log and the
+                             pinned keys; a key change stops the send (exit 6)
+  receive [--limit N]        fetch the mailbox, decrypt, check each sender's
+                             key against the log, print, acknowledge
+
 --json prints machine-readable output.
 
 exit codes:
   0  ok
   1  usage error
-  2  verification failure (signature, proof, entry, quorum, policy)
+  2  verification failure (signature, proof, entry, quorum, policy; for
+     send/receive any X3DH failure reason other than key_changed)
   3  fork detected (evidence file written under the state directory)
   4  rollback: the log served a checkpoint older than the stored one
   5  network failure, or the log answered an error (e.g. unknown user)
-  6  key change of a pinned contact needs acceptance (kt lookup --accept)
-  7  local state could not be read or written
+  6  key change of a pinned contact needs acceptance (kt lookup --accept);
+     kt send encrypted nothing
+  7  local state could not be read or written (e.g. no device: kt device init)
 )";
 }
 
@@ -170,6 +198,9 @@ int RunCli(const std::vector<std::string>& args, const CliContext& ctx) {
       {"safety-number", {{true, false}, 2, CmdSafetyNumber}},
       {"audit", {{true, true}, 0, CmdAudit}},
       {"monitor", {{true, true}, 0, CmdMonitor}},
+      {"device", {{true, true}, SIZE_MAX, CmdDevice}},
+      {"send", {{true, true}, 2, CmdSend}},
+      {"receive", {{true, true}, 0, CmdReceive}},
   };
   auto it = kCommands.find(cmd);
   if (it == kCommands.end()) {

@@ -120,7 +120,7 @@ StatusOr<SendReport> SendToUser(PrekeyClient& prekeys, LogClient& log, Contacts&
     auto init = x3dh::Initiate(*verified, *sender.identity, sender.user, sender.device, plaintext,
                                options.initiator);
     if (init.ok() && options.record) {
-      Status recorded = options.record(*init);
+      Status recorded = options.record(*verified, *init);
       if (!recorded.ok()) init = recorded;
     }
     if (!init.ok()) {

@@ -60,7 +60,7 @@ struct SendOptions {
   // record, when set, stores the initiator's session (e.g.
   // x3dh::DeviceStore::RecordInitiated) before the message is posted; its
   // failure fails that device.
-  std::function<core::Status(const x3dh::InitiatorResult&)> record;
+  std::function<core::Status(const x3dh::VerifiedBundle&, const x3dh::InitiatorResult&)> record;
 };
 
 // SendToUser encrypts `plaintext` to every current device of `user` whose

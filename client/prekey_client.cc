@@ -136,7 +136,7 @@ StatusOr<std::string> PrekeyClient::Call(const std::string& method,
     resp = http_.Post(url, body, content_type, headers);
   }
   const std::string what = method + " " + decoded_path;
-  if (!resp.ok()) return resp.status().Annotate(what);
+  if (!resp.ok()) return resp.status();  // names the method and URL
   if (resp->status == 200) return std::move(resp->body);
   Status s = net::StatusFromHttp(resp->status, resp->body);
   std::string code;
