@@ -42,6 +42,11 @@ fuzz: fuzz-build
 run: build
 	@scripts/run-local.sh $(BUILD)
 
+# The X3DH + key transparency story with the real CLI (scripts/demo.sh), against
+# the `make run` deployment (started, then stopped, when none is running).
+demo: build
+	@scripts/demo.sh $(BUILD)
+
 bench: build
 	@scripts/run-bench.sh $(BUILD)
 

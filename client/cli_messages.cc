@@ -84,7 +84,10 @@ int CmdSend(CliEnv& env) {
     devices.push_back({{"device", d.device}, {"delivered", false}, {"error", d.status.ToString()},
                        {"reason", reason ? std::string(x3dh::X3dhErrorName(*reason)) : ""}});
     env.err() << "kt: " << who << ": NOT sent: " << d.status.ToString() << "\n";
-    if (code == kExitOk) code = ExitForX3dh(d.status);
+    // A refused bundle (the directory's answer disagrees with the log) is a
+    // verification failure; a key change of the contact stopped the whole
+    // send before this point.
+    if (code == kExitOk) code = reason ? kExitVerification : ExitCodeFor(d.status);
   }
   for (const std::string& d : report->without_bundle) {
     env.err() << "kt: warning: " << user << "/" << d
