@@ -26,6 +26,7 @@
 #include "client/errors.h"
 #include "client/http_fetcher.h"
 #include "core/encoding.h"
+#include "core/tlog_proof.h"
 #include "net/http_client.h"
 #include "store/file_util.h"
 #include "tests/log/node_testing.h"
@@ -198,6 +199,63 @@ class X3dhCliTest : public ::testing::Test {
   uint64_t now_ = 0;
   std::unique_ptr<LogProcess> log_;
   net::HttpClient http_;
+};
+
+// X3dhCliWitnessTest runs the log with three real ktwitness nodes: it
+// publishes only checkpoints cosigned by 2 of 3, and the client's policy
+// wants the same quorum.
+class X3dhCliWitnessTest : public X3dhCliTest {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir("x3dh-cli-wit");
+    log_ = std::make_unique<LogProcess>(dir_);
+    std::string policy = "log " + log_->vkey() + "\n";
+    for (int i = 0; i < 3; i++) {
+      std::string name = "w" + std::to_string(i);
+      std::string vkey = RunTool("ktwitness", {"keygen", "--name", "kt.test/" + name, "--out",
+                                               dir_ + "/" + name + ".key"});
+      int port = PickFreePort();
+      ASSERT_GT(port, 0);
+      auto w = ChildProcess::Start(BinaryPath("ktwitness"),
+                                   {"serve", "--listen", "127.0.0.1:" + std::to_string(port), "--data",
+                                    dir_ + "/" + name, "--key", dir_ + "/" + name + ".key",
+                                    "--trust-log", log_->vkey()});
+      ASSERT_TRUE(w.ok()) << w.status().ToString();
+      ASSERT_TRUE(WaitForHttpReady("127.0.0.1", port, "/healthz", std::chrono::seconds(20)))
+          << (*w)->Stderr();
+      witnesses_.push_back(std::move(w).value());
+      policy += "witness " + name + " " + vkey + " http://127.0.0.1:" + std::to_string(port) + "\n";
+    }
+    policy += "group g 2 w0 w1 w2\nquorum g\n";
+    policy_ = dir_ + "/policy.txt";
+    ASSERT_TRUE(store::WriteFileAtomic(policy_, policy).ok());
+    log_->Start({"--witness-policy", policy_});
+    now_ = client::SystemClockSeconds();
+  }
+  void TearDown() override {
+    log_->Kill();
+    for (auto& w : witnesses_) w->Kill();
+  }
+  // Strip keeps the log signature and one cosignature of a checkpoint note.
+  static std::string Strip(const std::string& note) {
+    size_t blank = note.find("\n\n");
+    std::string out = note.substr(0, blank + 2);
+    std::string_view rest(note);
+    rest.remove_prefix(blank + 2);
+    for (int line = 0; !rest.empty(); line++) {
+      std::string_view l = rest.substr(0, rest.find('\n') + 1);
+      if (line < 2) out += std::string(l);
+      rest.remove_prefix(l.size());
+    }
+    return out;
+  }
+  static std::string StripProof(const std::string& text) {
+    core::TlogProof p = core::ParseTlogProof(text).value();
+    p.checkpoint = Strip(p.checkpoint);
+    return core::FormatTlogProof(p);
+  }
+
+  std::vector<std::unique_ptr<ChildProcess>> witnesses_;
 };
 
 TEST_F(X3dhCliTest, SendAndReceiveThroughTheRealLog) {
@@ -485,6 +543,46 @@ TEST_F(X3dhCliTest, ConcurrentFetchesNeverShareAnOpk) {
   EXPECT_EQ(ids.size() + static_cast<size_t>(without.load()), 32u);
   EXPECT_EQ(std::set<uint32_t>(ids.begin(), ids.end()).size(), ids.size());
   EXPECT_EQ(without.load(), 0);
+}
+
+TEST_F(X3dhCliWitnessTest, BundleWithoutQuorumIsRefused) {
+  Device("bob", "bob", "phone");
+  Publish("bob", "10");
+  Device("alice", "alice", "laptop");
+  Proxy proxy(log_->Url(""));
+  // The bundle's proof carries a checkpoint with one cosignature of 2 needed.
+  proxy.Set([](const std::string& target, const std::string& body) -> std::optional<std::string> {
+    if (target != "/v1/prekeys/bob") return std::nullopt;
+    json j = json::parse(body);
+    for (auto& b : j["bundles"]) b["proof"] = StripProof(b["proof"].get<std::string>());
+    return j.dump();
+  });
+  Result r = Kt("alice", {"send", "bob", "no quorum", "--json"}, 0, proxy.Url());
+  EXPECT_EQ(r.code, client::kExitVerification) << r.out << r.err;
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out << r.err;
+  ASSERT_EQ(j["devices"].size(), 1u);
+  EXPECT_EQ(j["devices"][0]["reason"], "quorum_not_met") << r.out;
+  // The lookup itself without quorum stops the send before any bundle.
+  proxy.Set([](const std::string& target, const std::string& body) -> std::optional<std::string> {
+    if (!target.starts_with("/v1/lookup")) return std::nullopt;
+    json j = json::parse(body);
+    j["checkpoint"] = Strip(j["checkpoint"].get<std::string>());
+    for (auto& d : j["devices"]) d["proof"] = StripProof(d["proof"].get<std::string>());
+    return j.dump();
+  });
+  r = Kt("alice", {"send", "bob", "no quorum"}, 0, proxy.Url());
+  EXPECT_EQ(r.code, client::kExitVerification) << r.err;
+  EXPECT_NE(r.err.find("quorum_not_met"), std::string::npos) << r.err;
+  json s = Stats("alice");
+  EXPECT_EQ(s["quorum_not_met"], 2);
+  EXPECT_EQ(s["sent"], 0);
+  // Through the honest log, with its 2-of-3 witnessed checkpoints, it works.
+  r = Kt("alice", {"send", "bob", "witnessed"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json m = Receive("bob");
+  ASSERT_EQ(m.size(), 1u) << m.dump();
+  EXPECT_EQ(m[0]["plaintext"], "witnessed");
 }
 
 }  // namespace
