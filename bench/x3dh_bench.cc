@@ -17,10 +17,17 @@
 #include <cstdlib>
 #include <map>
 
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "core/crypto.h"
 #include "core/crypto_dh.h"
 #include "tests/x3dh/verified_bundle_test_peer.h"
+#include "x3dh/device_store.h"
 #include "x3dh/keys.h"
+#include "x3dh/responder.h"
 #include "x3dh/x3dh.h"
 
 namespace {
@@ -194,6 +201,152 @@ void BM_Responder(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Responder);
+
+// X25519PrivateKey::FromKeyPair: importing a stored OPK key pair (no scalar
+// multiplication, unlike BM_X25519KeyParse).
+void BM_X25519KeyPairImport(benchmark::State& state) {
+  for (auto _ : state) {
+    auto k = core::X25519PrivateKey::FromKeyPair(F().opk.private_key.span(), F().opk.public_key);
+    if (!k.ok()) std::abort();
+    benchmark::DoNotOptimize(k);
+  }
+}
+BENCHMARK(BM_X25519KeyPairImport);
+
+// RespondWithKeys as the device store runs it, without LMDB: the SPK key is
+// parsed once (the store caches it by id), the OPK imported from its stored
+// key pair on every call.
+void BM_ResponderStoredKeys(benchmark::State& state) {
+  const Fixture& f = F();
+  auto spk = core::X25519PrivateKey::FromBytes(f.spk.private_key.span());
+  if (!spk.ok()) std::abort();
+  x3dh::ParsedPrekeyLookup spk_lookup = [&](uint32_t) -> core::StatusOr<core::X25519PrivateKey> {
+    return *spk;
+  };
+  x3dh::ParsedPrekeyLookup opk_lookup = [&f](uint32_t) {
+    return core::X25519PrivateKey::FromKeyPair(f.opk.private_key.span(), f.opk.public_key);
+  };
+  const x3dh::DeviceIdentity me(f.bob);
+  for (auto _ : state) {
+    auto r = x3dh::RespondWithKeys(f.message, me, spk_lookup, opk_lookup);
+    if (!r.ok()) std::abort();
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_ResponderStoredKeys);
+
+// DeviceBench is a real device store (LMDB in a temp dir) with `n` OPKs
+// published and `n` initial messages to it made in advance, each naming its
+// own OPK (or none), so that every timed ProcessInitialMessage is a first
+// delivery: dedup lookup, SPK/OPK lookups in the txn, Respond, OPK deleted,
+// tombstone + session + dedup record written, counters, commit.
+struct DeviceBench {
+  std::filesystem::path dir;
+  std::unique_ptr<x3dh::DeviceStore> store;
+  std::vector<x3dh::InitialMessage> messages;
+
+  DeviceBench(size_t n, bool with_opk, bool durable) {
+    char tmpl[] = "/tmp/kt_x3dh_bench_XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) std::abort();
+    dir = tmpl;
+    x3dh::DeviceStoreOptions o;
+    o.no_sync = !durable;
+    o.policy.opk_batch = 1000;
+    auto s = x3dh::DeviceStore::Create(dir / "bob", "bob@example.org", "phone", F().bob, kNow - 60, o);
+    if (!s.ok()) std::abort();
+    store = std::move(s).value();
+    std::vector<x3dh::OneTimePrekey> opks;
+    x3dh::SignedPrekey spk;
+    while (opks.size() < n) {
+      auto up = store->PrepareUpload(kNow - 60, 0);
+      if (!up.ok() || !store->ConfirmUpload(*up).ok()) std::abort();
+      spk = up->spk;
+      opks.insert(opks.end(), up->opks.begin(), up->opks.end());
+    }
+    x3dh::InitiatorOptions io;
+    io.now = kNow;
+    const x3dh::DeviceIdentity alice(F().alice);
+    for (size_t i = 0; i < n; i++) {
+      x3dh::PrekeyBundle b;
+      b.user = "bob@example.org";
+      b.device = "phone";
+      b.identity_key = F().bob.public_key();
+      b.signed_prekey = spk;
+      if (with_opk) b.one_time_prekey = opks[i];
+      auto r = x3dh::Initiate(x3dh::VerifiedBundleTestPeer::Make(b), alice, "alice@example.org", "laptop",
+                              F().plaintext, io);
+      if (!r.ok()) std::abort();
+      messages.push_back(std::move(r->message));
+    }
+    // Warm the SPK cache as a running device would have it.
+    if (!x3dh::ProcessInitialMessage(*store, messages.back(), kNow).ok()) std::abort();
+    messages.pop_back();
+  }
+  ~DeviceBench() {
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+// Messages per device benchmark (KT_X3DH_BENCH_MESSAGES overrides, e.g. a
+// few hundred under callgrind).
+const size_t kDeviceBenchMessages = [] {
+  const char* v = std::getenv("KT_X3DH_BENCH_MESSAGES");
+  return v != nullptr ? static_cast<size_t>(std::strtoul(v, nullptr, 10)) : size_t{3000};
+}();
+
+void RunProcess(benchmark::State& state, bool with_opk, bool durable) {
+  DeviceBench d(kDeviceBenchMessages + 1, with_opk, durable);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto r = x3dh::ProcessInitialMessage(*d.store, d.messages[i++], kNow);
+    if (!r.ok() || r->duplicate) std::abort();
+    benchmark::DoNotOptimize(r);
+  }
+}
+
+// ProcessInitialMessage with a one-time prekey, commits without fsync (the
+// CPU of the txn itself).
+void BM_ProcessInitialMessage(benchmark::State& state) { RunProcess(state, true, false); }
+BENCHMARK(BM_ProcessInitialMessage)->Iterations(kDeviceBenchMessages);
+// The same with durable commits (fsync per message; CPU time excludes the
+// wait for the disk, real time includes it).
+void BM_ProcessInitialMessageDurable(benchmark::State& state) { RunProcess(state, true, true); }
+BENCHMARK(BM_ProcessInitialMessageDurable)->Iterations(kDeviceBenchMessages);
+// 3-DH (pool exhausted): no OPK import, one DH fewer, no tombstone.
+void BM_ProcessInitialMessageNoOpk(benchmark::State& state) { RunProcess(state, false, false); }
+BENCHMARK(BM_ProcessInitialMessageNoOpk)->Iterations(kDeviceBenchMessages);
+
+// Durable commits amortised: ProcessInitialMessages over batches of 100
+// (one `kt receive` fetch); one iteration = 100 messages.
+void BM_ProcessBatch100Durable(benchmark::State& state) {
+  constexpr size_t kBatch = 100;
+  DeviceBench d(kDeviceBenchMessages + 1, true, true);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto rs = x3dh::ProcessInitialMessages(
+        *d.store, std::span<const x3dh::InitialMessage>(d.messages.data() + i, kBatch), kNow);
+    i += kBatch;
+    for (const auto& r : rs) {
+      if (!r.ok() || r->duplicate) std::abort();
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(i));
+}
+BENCHMARK(BM_ProcessBatch100Durable)->Iterations(kDeviceBenchMessages / 100);
+
+// A duplicate: answered from the dedup record (no DH).
+void BM_ProcessDuplicate(benchmark::State& state) {
+  DeviceBench d(2, true, false);
+  if (!x3dh::ProcessInitialMessage(*d.store, d.messages[0], kNow).ok()) std::abort();
+  for (auto _ : state) {
+    auto r = x3dh::ProcessInitialMessage(*d.store, d.messages[0], kNow);
+    if (!r.ok() || !r->duplicate) std::abort();
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_ProcessDuplicate);
 
 }  // namespace
 

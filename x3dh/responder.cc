@@ -5,6 +5,8 @@
 #include "x3dh/responder.h"
 
 #include <optional>
+#include <span>
+#include <vector>
 #include <string>
 #include <utility>
 
@@ -95,59 +97,87 @@ Status CountFailure(store::Txn& txn, const DeviceDbs& dbs, const Status& s) {
                               reason ? internal::FailureCounterName(*reason) : internal::kCounterOtherFailure);
 }
 
+// ProcessInTxn processes one message in `txn` and stores its answer in
+// *out (a failure there is the message's, already counted). A returned error
+// is the txn's own (LMDB, corruption): the caller aborts the txn.
+Status ProcessInTxn(DeviceStore& store, store::Txn& txn, const InitialMessage& message, uint64_t now,
+                    std::optional<StatusOr<ProcessedMessage>>* out) {
+  const DeviceDbs& dbs = DeviceStoreAccess::Dbs(store);
+  const core::Hash id = MessageId(message);
+  auto seen = txn.Get(dbs.processed, id);
+  if (seen.ok()) {
+    KT_ASSIGN_OR_RETURN(ProcessedMessage dup, Duplicate(txn, dbs, id, *seen));
+    *out = std::move(dup);
+    return internal::AddCounter(txn, dbs.counters, internal::FailureCounterName(X3dhError::kDuplicate));
+  }
+  if (seen.status().code() != Status::Code::kNotFound) return seen.status();
+  const Header& h = message.header;
+  StatusOr<ResponderResult> r = Status::InvalidArgument(
+      "x3dh: initial message is addressed to " + h.recipient_user + "/" + h.recipient_device + ", not " +
+      store.user() + "/" + store.device());
+  if (h.recipient_user == store.user() && h.recipient_device == store.device()) {
+    r = RespondWithKeys(
+        message, store.identity(), [&](uint32_t spk_id) { return LookupSpk(store, txn, dbs, spk_id, now); },
+        [&](uint32_t opk_id) { return LookupOpk(txn, dbs, opk_id); });
+  }
+  if (!r.ok()) {
+    const auto code = r.status().code();
+    if (code == Status::Code::kCorruption || code == Status::Code::kIOError) return r.status();
+    *out = r.status();
+    return CountFailure(txn, dbs, r.status());
+  }
+  ProcessedMessage m;
+  m.message_id = id;
+  m.header = std::move(r->header);
+  m.plaintext = std::move(r->plaintext);
+  m.processed_at = now;
+  m.session.message_id = id;
+  m.session.initiator = false;
+  m.session.peer_user = m.header.sender_user;
+  m.session.peer_device = m.header.sender_device;
+  m.session.peer_identity_key = m.header.sender_identity_key;
+  m.session.shared_key = std::move(r->shared_key);
+  m.session.created = now;
+  KT_RETURN_IF_ERROR(CommitSuccess(txn, dbs, m));
+  *out = std::move(m);
+  return Status();
+}
+
 }  // namespace
+
+std::vector<StatusOr<ProcessedMessage>> ProcessInitialMessages(DeviceStore& store,
+                                                               std::span<const InitialMessage> messages,
+                                                               uint64_t now) {
+  std::vector<std::optional<StatusOr<ProcessedMessage>>> results(messages.size());
+  std::vector<uint32_t> erased;
+  // The txn commits whatever the messages' outcomes (the counters must
+  // persist); only successful ones write anything else.
+  const Status txn_status = DeviceStoreAccess::Env(store).Update([&](store::Txn& txn) -> Status {
+    KT_ASSIGN_OR_RETURN(erased, internal::EraseExpiredSpks(txn, DeviceStoreAccess::Dbs(store), store.policy(), now));
+    for (size_t i = 0; i < messages.size(); i++) {
+      KT_RETURN_IF_ERROR(ProcessInTxn(store, txn, messages[i], now, &results[i]));
+    }
+    return Status();
+  });
+  std::vector<StatusOr<ProcessedMessage>> out;
+  out.reserve(messages.size());
+  if (!txn_status.ok()) {
+    // Nothing was committed: every message fails with the txn's error.
+    for (size_t i = 0; i < messages.size(); i++) out.push_back(txn_status);
+    return out;
+  }
+  DeviceStoreAccess::ForgetSpkKeys(store, erased);
+  for (auto& r : results) {
+    KT_CHECK(r.has_value());
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
 
 StatusOr<ProcessedMessage> ProcessInitialMessage(DeviceStore& store, const InitialMessage& message,
                                                  uint64_t now) {
-  const core::Hash id = MessageId(message);
-  const DeviceDbs& dbs = DeviceStoreAccess::Dbs(store);
-  std::optional<StatusOr<ProcessedMessage>> result;
-  std::vector<uint32_t> erased;
-  // The txn commits in every case (the counters must persist); only a
-  // successful Respond writes anything else.
-  Status txn_status = DeviceStoreAccess::Env(store).Update([&](store::Txn& txn) -> Status {
-    auto seen = txn.Get(dbs.processed, id);
-    if (seen.ok()) {
-      result = Duplicate(txn, dbs, id, *seen);
-      if (!result->ok()) return result->status();
-      return internal::AddCounter(txn, dbs.counters, internal::FailureCounterName(X3dhError::kDuplicate));
-    }
-    if (seen.status().code() != Status::Code::kNotFound) return seen.status();
-    KT_ASSIGN_OR_RETURN(erased, internal::EraseExpiredSpks(txn, dbs, store.policy(), now));
-    const Header& h = message.header;
-    StatusOr<ResponderResult> r = Status::InvalidArgument(
-        "x3dh: initial message is addressed to " + h.recipient_user + "/" + h.recipient_device + ", not " +
-        store.user() + "/" + store.device());
-    if (h.recipient_user == store.user() && h.recipient_device == store.device()) {
-      r = RespondWithKeys(
-          message, store.identity(),
-          [&](uint32_t spk_id) { return LookupSpk(store, txn, dbs, spk_id, now); },
-          [&](uint32_t opk_id) { return LookupOpk(txn, dbs, opk_id); });
-    }
-    if (!r.ok()) {
-      result = r.status();
-      return CountFailure(txn, dbs, r.status());
-    }
-    ProcessedMessage m;
-    m.message_id = id;
-    m.header = std::move(r->header);
-    m.plaintext = std::move(r->plaintext);
-    m.processed_at = now;
-    m.session.message_id = id;
-    m.session.initiator = false;
-    m.session.peer_user = m.header.sender_user;
-    m.session.peer_device = m.header.sender_device;
-    m.session.peer_identity_key = m.header.sender_identity_key;
-    m.session.shared_key = std::move(r->shared_key);
-    m.session.created = now;
-    KT_RETURN_IF_ERROR(CommitSuccess(txn, dbs, m));
-    result = std::move(m);
-    return Status();
-  });
-  if (!txn_status.ok()) return txn_status;
-  DeviceStoreAccess::ForgetSpkKeys(store, erased);
-  KT_CHECK(result.has_value());
-  return std::move(*result);
+  auto r = ProcessInitialMessages(store, std::span<const InitialMessage>(&message, 1), now);
+  return std::move(r[0]);
 }
 
 StatusOr<ProcessedMessage> ProcessEncodedInitialMessage(DeviceStore& store, ByteSpan encoded, uint64_t now) {

@@ -8,6 +8,8 @@
 #define KT_X3DH_RESPONDER_H_
 
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "core/bytes.h"
 #include "core/status.h"
@@ -38,6 +40,16 @@ namespace kt::x3dh {
 // (kt::client) before trusting who sent the message. Thread-safe.
 core::StatusOr<ProcessedMessage> ProcessInitialMessage(DeviceStore& store, const InitialMessage& message,
                                                        uint64_t now);
+
+// ProcessInitialMessages processes `messages` in order in ONE write txn (one
+// durable commit for a whole mailbox fetch) with exactly the per-message
+// semantics of ProcessInitialMessage: result i is message i's answer, and a
+// message repeated within the batch is a duplicate of its first copy. If the
+// txn itself fails (LMDB error, corrupt record) nothing is committed and
+// every result is that error; the caller may retry the batch.
+std::vector<core::StatusOr<ProcessedMessage>> ProcessInitialMessages(DeviceStore& store,
+                                                                     std::span<const InitialMessage> messages,
+                                                                     uint64_t now);
 
 // ProcessEncodedInitialMessage decodes `encoded` (x3dh::DecodeInitialMessage,
 // e.g. a mailbox message) and processes it. A message that does not decode

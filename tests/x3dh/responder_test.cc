@@ -216,5 +216,30 @@ TEST_F(ResponderTest, MessageForAnotherIdentityKeyFails) {
   EXPECT_EQ(Info().opks, 100u);
 }
 
+TEST_F(ResponderTest, BatchHasPerMessageSemanticsInOneTxn) {
+  Publish(kT0);
+  const InitialMessage m1 = Send("one", kT0);
+  InitialMessage forged = Send("two", kT0);
+  forged.ciphertext.back() ^= 0x80;
+  const InitialMessage m3 = Send("three", kT0);
+  const std::vector<InitialMessage> batch = {m1, m1, forged, m3};
+  auto rs = ProcessInitialMessages(*bob_, batch, kT0 + 1);
+  ASSERT_EQ(rs.size(), 4u);
+  ASSERT_TRUE(rs[0].ok());
+  EXPECT_FALSE(rs[0]->duplicate);
+  EXPECT_EQ(Text(rs[0]->plaintext), "one");
+  ASSERT_TRUE(rs[1].ok());
+  EXPECT_TRUE(rs[1]->duplicate);
+  EXPECT_EQ(X3dhErrorOf(rs[2].status()), X3dhError::kAeadFailed);
+  ASSERT_TRUE(rs[3].ok());
+  EXPECT_EQ(Text(rs[3]->plaintext), "three");
+  const DeviceCounters c = Counters();
+  EXPECT_EQ(c.received, 2u);
+  EXPECT_EQ(c.failure(X3dhError::kDuplicate), 1u);
+  EXPECT_EQ(c.failure(X3dhError::kAeadFailed), 1u);
+  EXPECT_EQ(Info().opks, 98u);  // the forged message's OPK is still there
+  EXPECT_TRUE(ProcessInitialMessages(*bob_, {}, kT0 + 2).empty());
+}
+
 }  // namespace
 }  // namespace kt::x3dh::testing
