@@ -2,6 +2,7 @@
 // Strict encodings: base64 (RFC 4648 §4), hex, canonical decimal, TLS vectors.
 #include "core/encoding.h"
 
+#include <array>
 #include <limits>
 
 namespace kt::core {
@@ -10,14 +11,15 @@ namespace {
 constexpr char kB64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int B64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
+// kB64Table maps a byte to its base64 value, or -1 if it is not in the
+// standard alphabet.
+constexpr std::array<int8_t, 256> MakeB64Table() {
+  std::array<int8_t, 256> t{};
+  for (size_t i = 0; i < t.size(); ++i) t[i] = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kB64[i])] = static_cast<int8_t>(i);
+  return t;
 }
+constexpr std::array<int8_t, 256> kB64Table = MakeB64Table();
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -59,31 +61,44 @@ StatusOr<Bytes> Base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) {
     return Status::InvalidArgument("base64: length is not a multiple of 4");
   }
-  Bytes out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    bool last = i + 4 == text.size();
-    int v[4];
-    int pad = 0;
-    for (int j = 0; j < 4; j++) {
-      char c = text[i + static_cast<size_t>(j)];
-      if (c == '=' && last && j >= 2) {
-        v[j] = 0;
-        pad++;
-        continue;
-      }
-      if (pad > 0) return Status::InvalidArgument("base64: data after padding");
-      v[j] = B64Value(c);
-      if (v[j] < 0) return Status::InvalidArgument("base64: invalid character");
-    }
-    uint32_t w = (static_cast<uint32_t>(v[0]) << 18) | (static_cast<uint32_t>(v[1]) << 12) |
-                 (static_cast<uint32_t>(v[2]) << 6) | static_cast<uint32_t>(v[3]);
-    if (pad == 2 && (w & 0xFFFF) != 0) return Status::InvalidArgument("base64: non-canonical padding bits");
-    if (pad == 1 && (w & 0xFF) != 0) return Status::InvalidArgument("base64: non-canonical padding bits");
-    out.push_back(static_cast<uint8_t>(w >> 16));
-    if (pad < 2) out.push_back(static_cast<uint8_t>(w >> 8));
-    if (pad < 1) out.push_back(static_cast<uint8_t>(w));
+  if (text.empty()) return Bytes();
+  // Every quad but the last has no padding: decode those through the table,
+  // straight into the output. '=' there is an invalid character.
+  const size_t body = text.size() - 4;
+  Bytes out(body / 4 * 3);
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  for (size_t i = 0, o = 0; i < body; i += 4, o += 3) {
+    const int a = kB64Table[in[i]], b = kB64Table[in[i + 1]];
+    const int c = kB64Table[in[i + 2]], d = kB64Table[in[i + 3]];
+    if ((a | b | c | d) < 0) return Status::InvalidArgument("base64: invalid character");
+    const uint32_t w = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
+                       (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
+    out[o] = static_cast<uint8_t>(w >> 16);
+    out[o + 1] = static_cast<uint8_t>(w >> 8);
+    out[o + 2] = static_cast<uint8_t>(w);
   }
+  // The last quad may end in one or two '=' (RFC 4648 §4), and the bits the
+  // padding drops must be zero (canonical encoding).
+  int v[4];
+  int pad = 0;
+  for (int j = 0; j < 4; j++) {
+    const char c = text[body + static_cast<size_t>(j)];
+    if (c == '=' && j >= 2) {
+      v[j] = 0;
+      pad++;
+      continue;
+    }
+    if (pad > 0) return Status::InvalidArgument("base64: data after padding");
+    v[j] = kB64Table[static_cast<unsigned char>(c)];
+    if (v[j] < 0) return Status::InvalidArgument("base64: invalid character");
+  }
+  const uint32_t w = (static_cast<uint32_t>(v[0]) << 18) | (static_cast<uint32_t>(v[1]) << 12) |
+                     (static_cast<uint32_t>(v[2]) << 6) | static_cast<uint32_t>(v[3]);
+  if (pad == 2 && (w & 0xFFFF) != 0) return Status::InvalidArgument("base64: non-canonical padding bits");
+  if (pad == 1 && (w & 0xFF) != 0) return Status::InvalidArgument("base64: non-canonical padding bits");
+  out.push_back(static_cast<uint8_t>(w >> 16));
+  if (pad < 2) out.push_back(static_cast<uint8_t>(w >> 8));
+  if (pad < 1) out.push_back(static_cast<uint8_t>(w));
   return out;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Group commit of witness compare-and-swap operations (see group_commit.h).
+// Group commit of witness compare-and-swap operations, leader/follower (see
+// group_commit.h).
 #include "witness/group_commit.h"
 
 #include <cstddef>
@@ -11,18 +12,16 @@ namespace kt::witness {
 using core::Status;
 
 GroupCommitter::GroupCommitter(store::Env* env, Options options)
-    : env_(env), options_(options) {
+    : env_(env), options_(std::move(options)) {
   KT_CHECK(options_.max_batch > 0);
-  thread_ = std::thread([this] { Loop(); });
 }
 
 GroupCommitter::~GroupCommitter() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  work_cv_.notify_all();
-  thread_.join();
+  std::unique_lock<std::mutex> lock(mu_);
+  stopping_ = true;
+  // Every queued op has a caller inside Run, and some caller leads while the
+  // queue is not empty, so this wait ends.
+  idle_cv_.wait(lock, [&] { return queue_.empty() && !committing_; });
 }
 
 Status GroupCommitter::Run(Op op) {
@@ -31,40 +30,53 @@ Status GroupCommitter::Run(Op op) {
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) return Status::Unavailable("witness is shutting down");
   queue_.push_back(&p);
-  work_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return p.done; });
+  while (!p.done) {
+    if (!committing_) {
+      Lead(lock, &p);
+    } else {
+      // Woken when our op is done, or (by the last leader) to lead.
+      p.cv.wait(lock);
+    }
+  }
   return p.result;
 }
 
-void GroupCommitter::Loop() {
-  std::deque<Pending*> batch;
-  while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is done
-      while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(queue_.front());
-        queue_.pop_front();
-      }
+void GroupCommitter::Lead(std::unique_lock<std::mutex>& lock, Pending* self) {
+  // Our op may not fit the first batch (max_batch); lead until it is done.
+  while (!self->done && !queue_.empty()) {
+    committing_ = true;
+    std::vector<Pending*> batch;
+    while (!queue_.empty() && batch.size() < options_.max_batch) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
     }
+    lock.unlock();
     CommitBatch(batch);
     if (options_.on_commit) options_.on_commit(batch.size());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (Pending* p : batch) p->done = true;
-      ++batches_;
-      ops_ += batch.size();
+    lock.lock();
+    committing_ = false;
+    ++batches_;
+    ops_ += batch.size();
+    // Results are published only now, after Update returned, i.e. after
+    // mdb_txn_commit synced the batch to disk. Each waiter is notified while
+    // mu_ is held, so it cannot return (and destroy its Pending) before the
+    // notify is done.
+    for (Pending* p : batch) {
+      p->done = true;
+      if (p != self) p->cv.notify_one();
     }
-    done_cv_.notify_all();
-    batch.clear();
+  }
+  // Hand the next batch to the oldest waiting caller.
+  if (!queue_.empty()) {
+    queue_.front()->cv.notify_one();
+  } else {
+    idle_cv_.notify_all();
   }
 }
 
-void GroupCommitter::CommitBatch(std::deque<Pending*>& batch) {
+void GroupCommitter::CommitBatch(std::vector<Pending*>& batch) {
   // Ops run in arrival order in one txn, so each sees the writes of the ones
-  // before it. Results are only published (done = true) by Loop after Update
-  // returned, i.e. after mdb_txn_commit synced the batch to disk.
+  // before it.
   std::vector<Pending*> live(batch.begin(), batch.end());
   while (!live.empty()) {
     size_t failed = live.size();
@@ -103,10 +115,6 @@ uint64_t GroupCommitter::ops() const {
   std::lock_guard<std::mutex> lock(mu_);
   return ops_;
 }
-
-}  // namespace kt::witness
-
-namespace kt::witness {
 
 size_t GroupCommitter::pending() const {
   std::lock_guard<std::mutex> lock(mu_);

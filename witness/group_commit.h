@@ -10,6 +10,15 @@
 // that cost without weakening anything: every op still sees the effect of
 // every op before it (same txn, in order), and nothing is acknowledged before
 // the commit that contains it is on disk.
+//
+// How (leader/follower, as in database group commit): there is no committer
+// thread. A caller that finds no batch running becomes the leader: it takes
+// the queued ops in arrival order, runs them in one txn, commits, and wakes
+// exactly the callers whose ops were in the batch; if more ops queued
+// meanwhile, it wakes the oldest of their callers to lead the next batch. A
+// request whose caller leads costs no thread hand-off, and a follower is
+// woken once, when its answer is ready (each waits on its own condition
+// variable, so a commit does not wake callers of later batches).
 #ifndef KT_WITNESS_GROUP_COMMIT_H_
 #define KT_WITNESS_GROUP_COMMIT_H_
 
@@ -19,16 +28,17 @@
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <thread>
+#include <vector>
 
 #include "core/status.h"
 #include "store/lmdb.h"
 
 namespace kt::witness {
 
-// GroupCommitter runs ops on one committer thread, batching every op queued
-// while the previous batch committed (up to max_batch) into one write txn.
-// Thread-safe; Run may be called from any number of threads.
+// GroupCommitter batches every op queued while the previous batch committed
+// (up to max_batch) into one write txn, run by one of the waiting callers.
+// Thread-safe; Run may be called from any number of threads. Batches never
+// overlap: ops run one at a time, in arrival order.
 class GroupCommitter {
  public:
   // An Op runs inside the shared write txn. It sets *result to its request's
@@ -41,23 +51,25 @@ class GroupCommitter {
 
   struct Options {
     size_t max_batch = 256;
-    // on_commit, if set, is called on the committer thread after each batch
-    // with its number of ops (for metrics); it must not call Run.
+    // on_commit, if set, is called by the leader after each batch (one call
+    // at a time) with its number of ops (for metrics); it must not call Run.
     std::function<void(size_t ops)> on_commit;
   };
 
-  // The committer thread starts here; `env` must outlive this object.
+  // `env` must outlive this object.
   GroupCommitter(store::Env* env, Options options);
   GroupCommitter(store::Env* env) : GroupCommitter(env, Options{}) {}
-  // The destructor commits every op already queued, then joins the thread.
+  // The destructor refuses new ops and waits until every op already queued
+  // has been committed (their callers are still inside Run).
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
   // Run queues `op`, waits until the txn containing it has committed (and so
   // is durable unless the Env was opened with no_sync) or failed, and returns
-  // the op's result, or the batch's storage error. Unavailable after shutdown
-  // began.
+  // the op's result, or the batch's storage error. The calling thread may run
+  // other callers' ops (as the leader of their batch). Unavailable after
+  // shutdown began.
   core::Status Run(Op op);
 
   // Stats for metrics: batches committed, ops they contained, and ops
@@ -70,21 +82,23 @@ class GroupCommitter {
   struct Pending {
     Op op;
     core::Status result;
-    bool done = false;
+    bool done = false;           // guarded by mu_
+    std::condition_variable cv;  // notified (under mu_) when done or asked to lead
   };
-  void Loop();
-  void CommitBatch(std::deque<Pending*>& batch);
+  // Lead runs batches while `self` is not done; called and returns with mu_
+  // held via `lock`.
+  void Lead(std::unique_lock<std::mutex>& lock, Pending* self);
+  void CommitBatch(std::vector<Pending*>& batch);
 
   store::Env* env_;
   Options options_;
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // committer waits for ops
-  std::condition_variable done_cv_;  // callers wait for their op
+  std::condition_variable idle_cv_;  // the destructor waits for an empty queue
   std::deque<Pending*> queue_;
+  bool committing_ = false;  // a leader is running a batch
   bool stopping_ = false;
   uint64_t batches_ = 0;
   uint64_t ops_ = 0;
-  std::thread thread_;
 };
 
 }  // namespace kt::witness

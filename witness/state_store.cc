@@ -135,6 +135,27 @@ StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::filesystem::pa
   return std::unique_ptr<StateStore>(new StateStore(std::move(env), state, evidence));
 }
 
+StatusOr<StoredCheckpoint> StateStore::Decode(const core::Hash& key,
+                                              std::string_view value) const {
+  {
+    std::lock_guard<std::mutex> lock(memo_mu_);
+    auto it = memo_.find(key);
+    if (it != memo_.end() && it->second.value == value) return it->second.state;
+  }
+  KT_ASSIGN_OR_RETURN(StoredCheckpoint state, DecodeStoredCheckpoint(value));
+  if (OriginKey(state.checkpoint.origin) != key) return Corrupt("record under another origin's key");
+  Remember(key, std::string(value), state);
+  return state;
+}
+
+void StateStore::Remember(const core::Hash& key, std::string value,
+                          const StoredCheckpoint& state) const {
+  std::lock_guard<std::mutex> lock(memo_mu_);
+  Decoded& d = memo_[key];
+  d.value = std::move(value);
+  d.state = state;
+}
+
 StatusOr<std::optional<StoredCheckpoint>> StateStore::ReadKey(const store::Txn& txn,
                                                               const core::Hash& key) const {
   auto value = txn.Get(state_, key);
@@ -142,8 +163,7 @@ StatusOr<std::optional<StoredCheckpoint>> StateStore::ReadKey(const store::Txn& 
     if (value.status().code() == Status::Code::kNotFound) return std::optional<StoredCheckpoint>();
     return value.status();
   }
-  KT_ASSIGN_OR_RETURN(StoredCheckpoint state, DecodeStoredCheckpoint(*value));
-  if (OriginKey(state.checkpoint.origin) != key) return Corrupt("record under another origin's key");
+  KT_ASSIGN_OR_RETURN(StoredCheckpoint state, Decode(key, *value));
   return std::optional<StoredCheckpoint>(std::move(state));
 }
 
@@ -168,7 +188,15 @@ StatusOr<std::optional<StoredCheckpoint>> StateStore::Get(std::string_view origi
 Status StateStore::Write(store::Txn& txn, const StoredCheckpoint& state) const {
   KT_RETURN_IF_ERROR(CheckNoteMatches(state.note, state.checkpoint));
   const core::Hash key = OriginKey(state.checkpoint.origin);
-  return txn.Put(state_, key, core::AsBytes(EncodeStoredCheckpoint(state)));
+  std::string value = EncodeStoredCheckpoint(state);
+  KT_RETURN_IF_ERROR(txn.Put(state_, key, core::AsBytes(value)));
+  // DecodeStoredCheckpoint(value) would parse state.note, find the checkpoint
+  // CheckNoteMatches just found equal to state.checkpoint, cross-check the
+  // size and root copied from it, and so return exactly `state` under `key`.
+  // Remembering that saves the next request of this origin a full decode.
+  // (If this txn aborts, the entry is merely unused: it is keyed by bytes.)
+  Remember(key, std::move(value), state);
+  return Status();
 }
 
 Status StateStore::AddEvidence(store::Txn& txn, std::string_view checkpoint_text,

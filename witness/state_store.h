@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +66,13 @@ core::Hash OriginKey(std::string_view origin);
 // snapshot (Get*, ListEvidence); writes run inside a write Txn the caller owns
 // (Read/Write/AddEvidence with a Txn), so that the compare-and-swap and the
 // persist are one transaction. Thread-safe as store::Env is.
+//
+// Decoding a stored record (which re-parses and cross-checks its signed note)
+// is memoised per origin by the record's exact bytes: a read whose bytes equal
+// the last ones decoded (or written) for that origin reuses that result, any
+// other read decodes and checks in full. Decoding is a pure function of the
+// bytes, so this changes no outcome, only the cost of re-reading the record
+// every request touches.
 class StateStore {
  public:
   // Open opens or creates the environment in `dir` (mode 0700).
@@ -102,10 +111,23 @@ class StateStore {
       : env_(std::move(env)), state_(state), evidence_(evidence) {}
   core::StatusOr<std::optional<StoredCheckpoint>> ReadKey(const store::Txn& txn,
                                                           const core::Hash& key) const;
+  // Decode is DecodeStoredCheckpoint(value) plus the check that the record
+  // belongs under `key`, memoised (see the class comment).
+  core::StatusOr<StoredCheckpoint> Decode(const core::Hash& key, std::string_view value) const;
+  void Remember(const core::Hash& key, std::string value, const StoredCheckpoint& state) const;
+
+  struct Decoded {
+    std::string value;  // the record's exact bytes
+    StoredCheckpoint state;
+  };
 
   std::unique_ptr<store::Env> env_;
   store::Dbi state_;
   store::Dbi evidence_;
+  mutable std::mutex memo_mu_;
+  // One entry per origin that has a record (only trusted origins are ever
+  // written), so this stays as small as the configuration.
+  mutable std::map<core::Hash, Decoded> memo_;
 };
 
 // EncodeStoredCheckpoint / DecodeStoredCheckpoint are the value format of the

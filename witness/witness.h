@@ -52,7 +52,9 @@ struct Verdict {
 // trusted log key, with old_size <= checkpoint.size), submitted with a
 // consistency proof from `old_size`, may be cosigned given `stored`, the
 // latest checkpoint this witness cosigned for the origin (nullopt: none).
-// Pure and thread-safe; the caller makes it atomic with the update.
+// Pure and thread-safe; the caller makes it atomic with the update. It reads
+// only the presence, tree size and root of `stored` (AddCheckpoint relies on
+// this to reuse a verdict when those have not changed).
 Verdict CheckAgainstStored(const std::optional<StoredCheckpoint>& stored, uint64_t old_size,
                            std::span<const core::Hash> proof, const core::Checkpoint& checkpoint);
 
@@ -68,8 +70,8 @@ struct WitnessOptions {
 
 // Witness cosigns checkpoints of the logs it trusts. Thread-safe: any number
 // of AddCheckpoint calls may run concurrently; the signature checks and the
-// signing run in the caller's thread, the compare-and-swap on the
-// GroupCommitter's thread.
+// signing run in the caller's thread, the compare-and-swap in the batch of
+// the GroupCommitter (run by whichever caller leads it).
 class Witness {
  public:
   // Create checks the configuration: at least one witness key, each of type

@@ -127,6 +127,55 @@ TEST(StateStoreTest, RecordUnderWrongKeyIsCorruption) {
   EXPECT_EQ(store->Get("b.example/log").status().code(), Status::Code::kCorruption);
 }
 
+// Reads are memoised by the record's bytes: a record changed underneath (by
+// another writer, or a write whose txn aborted) is decoded and checked again.
+TEST(StateStoreTest, MemoisedReadsFollowTheStoredBytes) {
+  testing::TestLog log("a.example/log");
+  auto store = OpenStore(testing::TempDir("wstate"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->env().Update([&](store::Txn& txn) { return store->Write(txn, MakeState(log, 5)); }).ok());
+  auto got = store->Get("a.example/log");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, MakeState(log, 5));
+  // A write whose txn aborts leaves the stored record (and what Get serves).
+  EXPECT_EQ(store->env()
+                .Update([&](store::Txn& txn) -> Status {
+                  KT_RETURN_IF_ERROR(store->Write(txn, MakeState(log, 6)));
+                  return Status::IOError("abort");
+                })
+                .code(),
+            Status::Code::kIOError);
+  got = store->Get("a.example/log");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, MakeState(log, 5));
+  // Bytes put behind the store's back are decoded afresh: a valid record is
+  // served, garbage is Corruption.
+  auto dbi = store->env().OpenDb("witness_state");
+  ASSERT_TRUE(dbi.ok());
+  const core::Hash key = OriginKey("a.example/log");
+  ASSERT_TRUE(store->env().Update([&](store::Txn& txn) {
+                  return txn.Put(*dbi, key, core::AsBytes(EncodeStoredCheckpoint(MakeState(log, 7))));
+                }).ok());
+  got = store->Get("a.example/log");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, MakeState(log, 7));
+  ASSERT_TRUE(store->env().Update([&](store::Txn& txn) {
+                  return txn.Put(*dbi, key, core::AsBytes("garbage"));
+                }).ok());
+  EXPECT_EQ(store->Get("a.example/log").status().code(), Status::Code::kCorruption);
+  // A fresh store (empty memo) reads what the memoised one wrote identically.
+  ASSERT_TRUE(store->env().Update([&](store::Txn& txn) { return store->Write(txn, MakeState(log, 8)); }).ok());
+  auto memo = store->Get("a.example/log");
+  const std::filesystem::path dir = store->env().path();
+  store.reset();
+  auto fresh = OpenStore(dir);
+  ASSERT_TRUE(fresh);
+  auto cold = fresh->Get("a.example/log");
+  ASSERT_TRUE(memo.ok() && cold.ok() && memo->has_value() && cold->has_value());
+  EXPECT_EQ(**memo, **cold);
+  EXPECT_EQ(**cold, MakeState(log, 8));
+}
+
 TEST(StateStoreTest, EvidenceIsDeduplicatedByCheckpointText) {
   auto store = OpenStore(testing::TempDir("wstate"));
   ASSERT_TRUE(store);
