@@ -468,6 +468,32 @@ TEST_F(X3dhCliTest, LyingDirectoryIsRefusedBeforeAnyDh) {
   EXPECT_EQ(Stats("alice")["sent"], 2);
 }
 
+TEST_F(X3dhCliTest, UnloggedSenderIsNotShown) {
+  Device("bob", "bob", "phone");
+  Publish("bob", "10");
+  Device("alice", "alice", "laptop");
+  ASSERT_EQ(Kt("alice", {"send", "bob", "from the real alice"}).code, 0);
+  // Sending needs no registration: mallory claims alice/laptop with a key
+  // the log never saw, and a user the log does not know at all.
+  ASSERT_EQ(Kt("mallory", {"device", "init", "alice", "laptop"}).code, 0);
+  ASSERT_EQ(Kt("mallory", {"send", "bob", "I am alice, trust me"}).code, 0);
+  ASSERT_EQ(Kt("nobody", {"device", "init", "nobody", "pc"}).code, 0);
+  ASSERT_EQ(Kt("nobody", {"send", "bob", "unknown user"}).code, 0);
+  json m = Receive("bob", 0, client::kExitVerification);
+  ASSERT_EQ(m.size(), 3u) << m.dump();
+  EXPECT_EQ(m[0]["status"], "ok");
+  EXPECT_EQ(m[0]["plaintext"], "from the real alice");
+  for (size_t i : {1u, 2u}) {
+    EXPECT_EQ(m[i]["status"], "refused") << m.dump();
+    EXPECT_EQ(m[i]["reason"], "not_logged") << m.dump();
+    EXPECT_EQ(m[i].count("plaintext"), 0u);
+    EXPECT_EQ(m[i]["acked"], true);
+  }
+  json s = Stats("bob");
+  EXPECT_EQ(s["not_logged"], 2);
+  EXPECT_EQ(s["received"], 3);  // decrypted, but the sender was not shown
+}
+
 TEST_F(X3dhCliTest, KeyChangeStopsTheSend) {
   Device("bob", "bob", "phone");
   Publish("bob", "10");
