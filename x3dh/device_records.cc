@@ -98,6 +98,7 @@ StatusOr<SpkRecord> DecodeSpkRecord(uint32_t spk_id, std::string_view v) {
       !ReadFlag(r, &retired) || !r.U64(&retired_at) || !r.empty()) {
     return Corrupt("signed prekey");
   }
+  if (!retired && retired_at != 0) return Corrupt("signed prekey");  // one encoding per record
   if (retired) out.spk.retired_at = retired_at;
   return out;
 }

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <filesystem>
@@ -234,6 +235,50 @@ TEST_F(DeviceStoreTest, CommittedStateSurvivesACrashedProcess) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->duplicate);
   EXPECT_EQ(Text(again->plaintext), "crash");
+}
+
+// A process SIGKILLed at an arbitrary moment while processing a stream of
+// messages leaves a store in which every handshake is all-or-nothing: each
+// consumed OPK has its tombstone, session and dedup record, and no OPK is
+// both present and consumed.
+TEST_F(DeviceStoreTest, KilledMidStreamLeavesEveryHandshakeAllOrNothing) {
+  Publish(kT0);
+  std::vector<InitialMessage> messages;
+  for (int i = 0; i < 60; i++) messages.push_back(Send(std::to_string(i), kT0));
+  bob_.reset();
+  options_.no_sync = false;
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto s = DeviceStore::Open(BobDir(), options_);
+    if (!s.ok()) ::_exit(2);
+    for (const auto& m : messages) (void)ProcessInitialMessage(**s, m, kT0 + 1);
+    ::_exit(0);
+  }
+  ::usleep(150 * 1000);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+
+  auto re = DeviceStore::Open(BobDir(), options_);
+  ASSERT_TRUE(re.ok()) << re.status().ToString();
+  bob_ = std::move(re).value();
+  const DeviceInfo info = Info();
+  const DeviceCounters c = Counters();
+  EXPECT_EQ(info.opks + info.opk_tombstones, 100u);
+  EXPECT_EQ(info.opk_tombstones, info.processed_messages);
+  EXPECT_EQ(info.sessions, info.processed_messages);
+  EXPECT_EQ(c.received, info.processed_messages);
+  // Whatever was committed is answered as a duplicate; the rest is processed now.
+  size_t dups = 0;
+  for (const auto& m : messages) {
+    auto r = Receive(m, kT0 + 2);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    dups += r->duplicate ? 1 : 0;
+  }
+  EXPECT_EQ(dups, c.received);
+  EXPECT_EQ(Info().opk_tombstones, 60u);
+  EXPECT_EQ(Info().opks, 40u);
 }
 
 TEST_F(DeviceStoreTest, InitiatedSessionsAreStored) {
