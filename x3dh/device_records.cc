@@ -5,6 +5,7 @@
 #include "x3dh/device_records.h"
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 #include "core/encoding.h"
@@ -264,8 +265,35 @@ StatusOr<std::vector<uint32_t>> EraseExpiredSpks(store::Txn& txn, const DeviceDb
     const auto k = U32Key(id);
     KT_RETURN_IF_ERROR(txn.Del(dbs.spks, ByteSpan(k.data(), k.size())));
   }
-  if (!expired.empty()) KT_RETURN_IF_ERROR(AddCounter(txn, dbs.counters, "spks_erased", expired.size()));
+  if (!expired.empty()) {
+    KT_RETURN_IF_ERROR(AddCounter(txn, dbs.counters, "spks_erased", expired.size()));
+    KT_RETURN_IF_ERROR(PruneDedupForSpks(txn, dbs, expired));
+  }
   return expired;
+}
+
+Status PruneDedupForSpks(store::Txn& txn, const DeviceDbs& dbs, const std::vector<uint32_t>& spk_ids) {
+  const std::set<uint32_t> erased(spk_ids.begin(), spk_ids.end());
+  std::vector<core::Hash> messages;
+  Status parse_error;
+  KT_RETURN_IF_ERROR(txn.ForEach(dbs.processed, {}, [&](std::string_view k, std::string_view v) {
+    core::Hash id{};
+    if (k.size() != id.size()) {
+      parse_error = Status::Corruption("device store: processed key is not 32 bytes");
+      return false;
+    }
+    std::copy(k.begin(), k.end(), id.begin());
+    auto m = DecodeProcessed(id, v);
+    if (!m.ok()) {
+      parse_error = m.status();
+      return false;
+    }
+    if (erased.count(m->header.spk_id) != 0) messages.push_back(id);
+    return true;
+  }));
+  KT_RETURN_IF_ERROR(parse_error);
+  for (const core::Hash& id : messages) KT_RETURN_IF_ERROR(txn.Del(dbs.processed, id));
+  return Status();
 }
 
 }  // namespace kt::x3dh::internal

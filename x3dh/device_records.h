@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/bytes.h"
 #include "core/crypto.h"
@@ -106,10 +107,19 @@ struct DeviceStoreAccess {
 };
 
 // EraseExpiredSpks deletes, in `txn`, retired SPKs past the policy's
-// retention at `now`, counts them, and returns their ids (the caller drops
-// them from the key cache after commit).
+// retention at `now`, counts them, prunes their dedup records
+// (PruneDedupForSpks), and returns their ids (the caller drops them from the
+// key cache after commit).
 core::StatusOr<std::vector<uint32_t>> EraseExpiredSpks(store::Txn& txn, const DeviceDbs& dbs,
                                                        const RotationPolicy& policy, uint64_t now);
+
+// PruneDedupForSpks deletes the dedup records (with their plaintexts) of
+// messages made with one of `spk_ids`, whose private keys are gone: a
+// redelivery of such a message now fails spk_unknown at the SPK lookup, so
+// the record could only turn that answer into "duplicate". This bounds the
+// dedup database to the messages of retained SPKs. Sessions and OPK
+// tombstones (small; they keep opk_reused precise) are kept.
+core::Status PruneDedupForSpks(store::Txn& txn, const DeviceDbs& dbs, const std::vector<uint32_t>& spk_ids);
 
 }  // namespace kt::x3dh::internal
 

@@ -185,6 +185,31 @@ TEST_F(ResponderTest, DelayedPastRetentionIsSpkUnknown) {
   EXPECT_EQ(Info().opks, 100u);              // the OPK was not burned
 }
 
+// Dedup records live as long as their SPK: once it is erased, a redelivery
+// is spk_unknown and the stored plaintext is gone; the session and the OPK
+// tombstone stay.
+TEST_F(ResponderTest, DedupRecordsArePrunedWithTheirSpk) {
+  Publish(kT0);
+  const InitialMessage old_msg = Send("old", kT0);
+  ASSERT_TRUE(Receive(old_msg, kT0 + 1).ok());
+  Publish(kT0 + 7 * kDay);  // rotation
+  const InitialMessage new_msg = Send("new", kT0 + 7 * kDay);
+  ASSERT_TRUE(Receive(new_msg, kT0 + 7 * kDay + 1).ok());
+  EXPECT_EQ(Info().processed_messages, 2u);
+  EXPECT_TRUE(Receive(old_msg, kT0 + 36 * kDay)->duplicate);  // still retained
+
+  ASSERT_TRUE(bob_->Rotate(kT0 + 37 * kDay).ok());  // the first SPK is erased
+  const DeviceInfo info = Info();
+  EXPECT_EQ(info.processed_messages, 1u);
+  EXPECT_EQ(info.sessions, 2u);
+  EXPECT_EQ(info.opk_tombstones, 2u);
+  auto again = Receive(old_msg, kT0 + 37 * kDay);
+  EXPECT_EQ(X3dhErrorOf(again.status()), X3dhError::kSpkUnknown);
+  auto recent = Receive(new_msg, kT0 + 37 * kDay);
+  ASSERT_TRUE(recent.ok());
+  EXPECT_TRUE(recent->duplicate);
+}
+
 TEST_F(ResponderTest, WrongRecipientAndGarbageCountAsOther) {
   Publish(kT0);
   InitialMessage m = Send("x", kT0);
