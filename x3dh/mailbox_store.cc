@@ -77,12 +77,25 @@ StatusOr<std::unique_ptr<MailboxStore>> MailboxStore::Open(const std::filesystem
   return std::unique_ptr<MailboxStore>(new MailboxStore(std::move(env), dbs, options));
 }
 
+MailboxStore::MailboxStore(std::unique_ptr<store::Env> env, Dbs dbs, MailboxOptions options)
+    : env_(std::move(env)),
+      committer_(std::make_unique<store::GroupCommitter>(env_.get())),
+      dbs_(dbs),
+      options_(options) {}
+
+MailboxStore::~MailboxStore() = default;
+
+Status MailboxStore::Write(const std::function<Status(store::Txn&)>& fn) {
+  return committer_->Run([&fn](store::Txn& txn, Status*) { return fn(txn); });
+}
+
 StatusOr<StoreOutcome> MailboxStore::Store(std::string_view user, std::string_view device,
                                            const core::Hash& id, core::ByteSpan message,
                                            uint64_t received) {
   const core::Hash dev = DeviceStoreKey(user, device);
   StoreOutcome outcome = StoreOutcome::kStored;
-  Status st = env_->Update([&](store::Txn& txn) -> Status {
+  Status st = Write([&](store::Txn& txn) -> Status {
+    outcome = StoreOutcome::kStored;
     core::Bytes id_key = Key(dev, id);
     KT_ASSIGN_OR_RETURN(auto existing, Find(txn, dbs_.ids, id_key));
     if (existing) {
@@ -147,7 +160,8 @@ StatusOr<bool> MailboxStore::Delete(std::string_view user, std::string_view devi
                                     const core::Hash& id) {
   const core::Hash dev = DeviceStoreKey(user, device);
   bool deleted = false;
-  Status st = env_->Update([&](store::Txn& txn) -> Status {
+  Status st = Write([&](store::Txn& txn) -> Status {
+    deleted = false;
     core::Bytes id_key = Key(dev, id);
     KT_ASSIGN_OR_RETURN(auto seq_value, Find(txn, dbs_.ids, id_key));
     if (!seq_value) return Status();

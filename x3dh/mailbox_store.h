@@ -2,12 +2,14 @@
 // MailboxStore: the server's per-device mailbox of X3DH initial messages
 // (docs/x3dh.md "Server API", "Mailbox") in its own LMDB environment.
 // Bounded per device (messages and bytes), deduplicated by x3dh::MessageId,
-// listed oldest first, deleted by id. Each call is one LMDB transaction.
+// listed oldest first, deleted by id. Each call is atomic (one LMDB txn,
+// possibly shared with concurrent writers).
 #ifndef KT_X3DH_MAILBOX_STORE_H_
 #define KT_X3DH_MAILBOX_STORE_H_
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +17,7 @@
 
 #include "core/bytes.h"
 #include "core/status.h"
+#include "store/group_commit.h"
 #include "store/lmdb.h"
 
 namespace kt::x3dh {
@@ -51,12 +54,14 @@ struct MailboxUsage {
   uint64_t bytes = 0;
 };
 
-// MailboxStore is thread-safe; writes are serialised by LMDB.
+// MailboxStore is thread-safe. Concurrent Store and Delete calls share
+// write transactions (store::GroupCommitter, one durable commit per batch).
 class MailboxStore {
  public:
   // Open opens (creating) the store in `dir`. IOError on failure.
   static core::StatusOr<std::unique_ptr<MailboxStore>> Open(const std::filesystem::path& dir,
                                                             MailboxOptions options = {});
+  ~MailboxStore();
 
   // Store adds `message` (whose MessageId the caller computed as `id`) to the
   // mailbox of user/device in one write transaction. A duplicate id is not
@@ -83,10 +88,13 @@ class MailboxStore {
     store::Dbi msgs;  // DeviceStoreKey || uint64 seq -> id[32] || uint64 received || message
     store::Dbi ids;   // DeviceStoreKey || id[32] -> uint64 seq
   };
-  MailboxStore(std::unique_ptr<store::Env> env, Dbs dbs, MailboxOptions options)
-      : env_(std::move(env)), dbs_(dbs), options_(options) {}
+  MailboxStore(std::unique_ptr<store::Env> env, Dbs dbs, MailboxOptions options);
+  // Write runs fn in a write txn shared with concurrent writers (group
+  // commit); fn may run more than once.
+  core::Status Write(const std::function<core::Status(store::Txn&)>& fn);
 
   std::unique_ptr<store::Env> env_;
+  std::unique_ptr<store::GroupCommitter> committer_;  // destroyed before env_
   Dbs dbs_;
   MailboxOptions options_;
 };

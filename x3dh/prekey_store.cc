@@ -115,18 +115,30 @@ StatusOr<std::unique_ptr<PrekeyStore>> PrekeyStore::Open(const std::filesystem::
   return std::unique_ptr<PrekeyStore>(new PrekeyStore(std::move(env), dbs, options));
 }
 
+PrekeyStore::PrekeyStore(std::unique_ptr<store::Env> env, Dbs dbs, PrekeyStoreOptions options)
+    : env_(std::move(env)),
+      committer_(std::make_unique<store::GroupCommitter>(env_.get())),
+      dbs_(dbs),
+      options_(options) {}
+
+PrekeyStore::~PrekeyStore() = default;
+
+Status PrekeyStore::Write(const std::function<Status(store::Txn&)>& fn) {
+  return committer_->Run([&fn](store::Txn& txn, Status*) { return fn(txn); });
+}
+
 StatusOr<UploadOutcome> PrekeyStore::Upload(std::string_view user, std::string_view device,
                                             const PrekeyUpload& upload) {
   const core::Hash dev = DeviceStoreKey(user, device);
   UploadOutcome out;
-  Status st = env_->Update([&](store::Txn& txn) -> Status {
+  Status st = Write([&](store::Txn& txn) -> Status {
+    out = UploadOutcome{};
     KT_ASSIGN_OR_RETURN(std::optional<DeviceRecord> stored, ReadRecord(txn, dbs_.devices, dev));
-    if (stored && stored->identity_key != upload.identity_key) {
-      // A new identity key: the device starts afresh (docs/x3dh.md).
-      KT_RETURN_IF_ERROR(DeletePrefix(txn, dbs_.opks, dev));
-      KT_RETURN_IF_ERROR(DeletePrefix(txn, dbs_.opk_ids, dev));
-      stored.reset();
-    }
+    // A new identity key starts the device afresh (docs/x3dh.md): its old
+    // SPK, pool and remembered ids are dropped, but only once every check
+    // passed (a refused upload writes nothing).
+    const bool fresh = stored && stored->identity_key != upload.identity_key;
+    if (fresh) stored.reset();
     if (stored && stored->spk.spk_id == upload.spk.spk_id && stored->spk != upload.spk) {
       out.refusal = UploadRefusal::kSpkIdReused;
       return Status();
@@ -134,7 +146,7 @@ StatusOr<UploadOutcome> PrekeyStore::Upload(std::string_view user, std::string_v
     std::set<uint32_t> seen;
     for (const OneTimePrekey& opk : upload.opks) {
       bool reused = !seen.insert(opk.opk_id).second;
-      if (!reused) {
+      if (!reused && stored) {
         auto v = txn.Get(dbs_.opk_ids, OpkKey(dev, opk.opk_id));
         if (v.ok()) {
           reused = true;
@@ -152,6 +164,10 @@ StatusOr<UploadOutcome> PrekeyStore::Upload(std::string_view user, std::string_v
     if (rec.opk_count + upload.opks.size() > options_.max_pool) {
       out.refusal = UploadRefusal::kPoolFull;
       return Status();
+    }
+    if (fresh) {
+      KT_RETURN_IF_ERROR(DeletePrefix(txn, dbs_.opks, dev));
+      KT_RETURN_IF_ERROR(DeletePrefix(txn, dbs_.opk_ids, dev));
     }
     for (const OneTimePrekey& opk : upload.opks) {
       core::Bytes key = OpkKey(dev, opk.opk_id);
@@ -173,7 +189,7 @@ StatusOr<UploadOutcome> PrekeyStore::Upload(std::string_view user, std::string_v
 StatusOr<std::vector<PrekeyBundle>> PrekeyStore::PopBundles(std::string_view user,
                                                             std::span<const BundleQuery> queries) {
   std::vector<PrekeyBundle> bundles;
-  Status st = env_->Update([&](store::Txn& txn) -> Status {
+  Status st = Write([&](store::Txn& txn) -> Status {
     bundles.clear();
     for (const BundleQuery& q : queries) {
       const core::Hash dev = DeviceStoreKey(user, q.device);

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/crypto.h"
 #include "tests/testing/vectors.h"
@@ -113,6 +116,29 @@ TEST(MailboxStoreTest, LargeMessageAndReopen) {
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].message, big);
   EXPECT_EQ(*box->Store("u", "d", Id(big), big, 6), StoreOutcome::kDuplicate);
+}
+
+TEST(MailboxStoreTest, ConcurrentWritersShareCommitsAndDedup) {
+  auto box = OpenStore(testing::TempDir("mailbox"));
+  std::atomic<int> stored{0}, duplicates{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        // Each thread stores its own 20 messages and one shared message.
+        core::Bytes m = i == 0 ? Msg(999) : Msg(t * 100 + i);
+        auto out = box->Store("u", "d", Id(m), m, 1);
+        KT_CHECK(out.ok());
+        if (*out == StoreOutcome::kStored) stored++;
+        if (*out == StoreOutcome::kDuplicate) duplicates++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(stored.load(), 8 * 19 + 1);
+  EXPECT_EQ(duplicates.load(), 7);
+  EXPECT_EQ(box->Usage("u", "d")->messages, 8u * 19 + 1);
+  EXPECT_EQ(box->List("u", "d", 1000)->size(), 8u * 19 + 1);
 }
 
 }  // namespace

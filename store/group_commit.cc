@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// Group commit of witness compare-and-swap operations, leader/follower (see
-// group_commit.h).
-#include "witness/group_commit.h"
+// Group commit of LMDB write operations, leader/follower (see
+// group_commit.h). Used by the witness (compare-and-swap of checkpoints) and
+// by ktlog's prekey directory and mailbox.
+#include "store/group_commit.h"
 
 #include <cstddef>
 #include <utility>
 #include <vector>
 
-namespace kt::witness {
+namespace kt::store {
 
 using core::Status;
 
-GroupCommitter::GroupCommitter(store::Env* env, Options options)
+GroupCommitter::GroupCommitter(Env* env, Options options)
     : env_(env), options_(std::move(options)) {
   KT_CHECK(options_.max_batch > 0);
 }
@@ -28,7 +29,7 @@ Status GroupCommitter::Run(Op op) {
   Pending p;
   p.op = std::move(op);
   std::unique_lock<std::mutex> lock(mu_);
-  if (stopping_) return Status::Unavailable("witness is shutting down");
+  if (stopping_) return Status::Unavailable("shutting down");
   queue_.push_back(&p);
   while (!p.done) {
     if (!committing_) {
@@ -80,7 +81,7 @@ void GroupCommitter::CommitBatch(std::vector<Pending*>& batch) {
   std::vector<Pending*> live(batch.begin(), batch.end());
   while (!live.empty()) {
     size_t failed = live.size();
-    Status commit = env_->Update([&](store::Txn& txn) -> Status {
+    Status commit = env_->Update([&](Txn& txn) -> Status {
       for (size_t i = 0; i < live.size(); ++i) {
         live[i]->result = Status();
         Status s = live[i]->op(txn, &live[i]->result);
@@ -121,4 +122,4 @@ size_t GroupCommitter::pending() const {
   return queue_.size();
 }
 
-}  // namespace kt::witness
+}  // namespace kt::store
