@@ -311,6 +311,28 @@ TEST_F(PrekeyApiTest, AuthFailures) {
   EXPECT_EQ(Send({"GET", "/v1/prekeys/bob", "", ""}, nullptr).status, 404);
 }
 
+TEST_F(PrekeyApiTest, FullReplayCacheRefusesWith503) {
+  PrekeyApiOptions options;
+  options.replay_capacity = 2;
+  api_ = std::make_unique<PrekeyApi>(*log_api_, storage_, *prekeys_, *mailbox_, metrics_, options);
+  TestDevice phone{"phone"};
+  Register("bob", phone);
+  std::string path = "/v1/messages/bob/phone";
+  EXPECT_EQ(Send({"GET", path, path, ""}, &phone.key).status, 200);
+  EXPECT_EQ(Send({"GET", path, path, ""}, &phone.key).status, 200);
+  // Both nonces are still live: a third is refused, not remembered by
+  // evicting one of them.
+  ApiResponse r = Send({"GET", path, path, ""}, &phone.key);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(Code(r), "unavailable");
+  ASSERT_FALSE(r.headers.empty());
+  EXPECT_EQ(r.headers[0].first, "Retry-After");
+  EXPECT_EQ(Metric("kt_device_auth_failures_total", {{"reason", "replay_cache_full"}}), 1u);
+  // Unauthenticated requests never reach the cache.
+  TestDevice other{"phone"};
+  EXPECT_EQ(Send({"GET", path, path, ""}, &other.key).status, 401);
+}
+
 TEST_F(PrekeyApiTest, UploadRefusals) {
   TestDevice phone{"phone"};
   Register("bob", phone);
