@@ -143,27 +143,34 @@ Status ProcessInTxn(DeviceStore& store, store::Txn& txn, const InitialMessage& m
   return Status();
 }
 
-}  // namespace
-
-std::vector<StatusOr<ProcessedMessage>> ProcessInitialMessages(DeviceStore& store,
-                                                               std::span<const InitialMessage> messages,
-                                                               uint64_t now) {
-  std::vector<std::optional<StatusOr<ProcessedMessage>>> results(messages.size());
+// ProcessBatch runs every decodable message of `decoded` in one txn; an entry
+// holding a Status (it did not decode) is counted as other_failures and
+// answered with that Status.
+std::vector<StatusOr<ProcessedMessage>> ProcessBatch(DeviceStore& store,
+                                                     const std::vector<StatusOr<InitialMessage>>& decoded,
+                                                     uint64_t now) {
+  std::vector<std::optional<StatusOr<ProcessedMessage>>> results(decoded.size());
   std::vector<uint32_t> erased;
   // The txn commits whatever the messages' outcomes (the counters must
   // persist); only successful ones write anything else.
   const Status txn_status = DeviceStoreAccess::Env(store).Update([&](store::Txn& txn) -> Status {
-    KT_ASSIGN_OR_RETURN(erased, internal::EraseExpiredSpks(txn, DeviceStoreAccess::Dbs(store), store.policy(), now));
-    for (size_t i = 0; i < messages.size(); i++) {
-      KT_RETURN_IF_ERROR(ProcessInTxn(store, txn, messages[i], now, &results[i]));
+    const DeviceDbs& dbs = DeviceStoreAccess::Dbs(store);
+    KT_ASSIGN_OR_RETURN(erased, internal::EraseExpiredSpks(txn, dbs, store.policy(), now));
+    for (size_t i = 0; i < decoded.size(); i++) {
+      if (!decoded[i].ok()) {
+        results[i] = decoded[i].status();
+        KT_RETURN_IF_ERROR(internal::AddCounter(txn, dbs.counters, internal::kCounterOtherFailure));
+        continue;
+      }
+      KT_RETURN_IF_ERROR(ProcessInTxn(store, txn, *decoded[i], now, &results[i]));
     }
     return Status();
   });
   std::vector<StatusOr<ProcessedMessage>> out;
-  out.reserve(messages.size());
+  out.reserve(decoded.size());
   if (!txn_status.ok()) {
     // Nothing was committed: every message fails with the txn's error.
-    for (size_t i = 0; i < messages.size(); i++) out.push_back(txn_status);
+    for (size_t i = 0; i < decoded.size(); i++) out.push_back(txn_status);
     return out;
   }
   DeviceStoreAccess::ForgetSpkKeys(store, erased);
@@ -174,6 +181,24 @@ std::vector<StatusOr<ProcessedMessage>> ProcessInitialMessages(DeviceStore& stor
   return out;
 }
 
+}  // namespace
+
+std::vector<StatusOr<ProcessedMessage>> ProcessInitialMessages(DeviceStore& store,
+                                                               std::span<const InitialMessage> messages,
+                                                               uint64_t now) {
+  std::vector<StatusOr<InitialMessage>> decoded(messages.begin(), messages.end());
+  return ProcessBatch(store, decoded, now);
+}
+
+std::vector<StatusOr<ProcessedMessage>> ProcessEncodedInitialMessages(DeviceStore& store,
+                                                                      std::span<const core::Bytes> encoded,
+                                                                      uint64_t now) {
+  std::vector<StatusOr<InitialMessage>> decoded;
+  decoded.reserve(encoded.size());
+  for (const core::Bytes& e : encoded) decoded.push_back(DecodeInitialMessage(e));
+  return ProcessBatch(store, decoded, now);
+}
+
 StatusOr<ProcessedMessage> ProcessInitialMessage(DeviceStore& store, const InitialMessage& message,
                                                  uint64_t now) {
   auto r = ProcessInitialMessages(store, std::span<const InitialMessage>(&message, 1), now);
@@ -181,13 +206,9 @@ StatusOr<ProcessedMessage> ProcessInitialMessage(DeviceStore& store, const Initi
 }
 
 StatusOr<ProcessedMessage> ProcessEncodedInitialMessage(DeviceStore& store, ByteSpan encoded, uint64_t now) {
-  auto m = DecodeInitialMessage(encoded);
-  if (m.ok()) return ProcessInitialMessage(store, *m, now);
-  const Status txn_status = DeviceStoreAccess::Env(store).Update([&](store::Txn& txn) -> Status {
-    return internal::AddCounter(txn, DeviceStoreAccess::Dbs(store).counters, internal::kCounterOtherFailure);
-  });
-  if (!txn_status.ok()) return txn_status;
-  return m.status();
+  const core::Bytes copy(encoded.begin(), encoded.end());
+  auto r = ProcessEncodedInitialMessages(store, std::span<const core::Bytes>(&copy, 1), now);
+  return std::move(r[0]);
 }
 
 }  // namespace kt::x3dh

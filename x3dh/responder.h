@@ -54,8 +54,13 @@ std::vector<core::StatusOr<ProcessedMessage>> ProcessInitialMessages(DeviceStore
 // ProcessEncodedInitialMessage decodes `encoded` (x3dh::DecodeInitialMessage,
 // e.g. a mailbox message) and processes it. A message that does not decode
 // is InvalidArgument and counts as other_failures.
+// ProcessEncodedInitialMessages is the batch form (one txn, as
+// ProcessInitialMessages): what `kt receive` should call for one mailbox
+// fetch, since each txn costs one durable commit (fsync).
 core::StatusOr<ProcessedMessage> ProcessEncodedInitialMessage(DeviceStore& store, core::ByteSpan encoded,
                                                               uint64_t now);
+std::vector<core::StatusOr<ProcessedMessage>> ProcessEncodedInitialMessages(
+    DeviceStore& store, std::span<const core::Bytes> encoded, uint64_t now);
 
 }  // namespace kt::x3dh
 

@@ -264,6 +264,20 @@ TEST_F(ResponderTest, BatchHasPerMessageSemanticsInOneTxn) {
   EXPECT_EQ(c.failure(X3dhError::kAeadFailed), 1u);
   EXPECT_EQ(Info().opks, 98u);  // the forged message's OPK is still there
   EXPECT_TRUE(ProcessInitialMessages(*bob_, {}, kT0 + 2).empty());
+
+  // The encoded form, as from a mailbox fetch, with one undecodable entry.
+  const InitialMessage m4 = Send("four", kT0);
+  const std::vector<core::Bytes> encoded = {EncodeInitialMessage(m4), core::ToBytes("junk"),
+                                            EncodeInitialMessage(m1)};
+  auto es = ProcessEncodedInitialMessages(*bob_, encoded, kT0 + 3);
+  ASSERT_EQ(es.size(), 3u);
+  ASSERT_TRUE(es[0].ok());
+  EXPECT_EQ(Text(es[0]->plaintext), "four");
+  EXPECT_EQ(es[1].status().code(), Status::Code::kInvalidArgument);
+  ASSERT_TRUE(es[2].ok());
+  EXPECT_TRUE(es[2]->duplicate);
+  EXPECT_EQ(Counters().other_failures, 1u);
+  EXPECT_EQ(Counters().received, 3u);
 }
 
 }  // namespace
