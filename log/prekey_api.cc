@@ -247,7 +247,8 @@ ApiResponse PrekeyApi::GetPrekeys(const std::string& user) {
   uint64_t with_opk = 0;
   size_t next = 0;  // bundles are in lookup order, a subsequence of it
   for (const x3dh::PrekeyBundle& b : *bundles) {
-    while (lookup->devices[next].device != b.device) next++;
+    while (next < lookup->devices.size() && lookup->devices[next].device != b.device) next++;
+    KT_CHECK(next < lookup->devices.size());  // PopBundles keeps the query order
     const LoggedDevice& d = lookup->devices[next];
     if (b.one_time_prekey) with_opk++;
     list.push_back({{"device", b.device},
