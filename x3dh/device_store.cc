@@ -179,10 +179,23 @@ StatusOr<std::unique_ptr<DeviceStore>> DeviceStore::Create(const fs::path& dir, 
   if (fs::exists(dir / kDeviceDbDirName, ec) || fs::exists(dir / kIdentityKeyFileName, ec)) {
     return Status::Conflict("device store: " + dir.string() + " already holds a device");
   }
-  fs::create_directories(dir, ec);
+  const bool created_dir = fs::create_directories(dir, ec);
   if (ec) return Status::IOError("device store: cannot create " + dir.string() + ": " + ec.message());
-  ::chmod(dir.c_str(), 0700);
+  if (created_dir) ::chmod(dir.c_str(), 0700);
   KT_RETURN_IF_ERROR(store::WriteSecretFile(dir / kIdentityKeyFileName, FormatIdentityKey(identity)));
+  auto store = Initialize(dir, user, device, identity, now, options);
+  if (!store.ok()) {
+    // Leave nothing half-made behind, so that a retry of Create can succeed.
+    fs::remove_all(dir / kDeviceDbDirName, ec);
+    fs::remove(dir / kIdentityKeyFileName, ec);
+  }
+  return store;
+}
+
+StatusOr<std::unique_ptr<DeviceStore>> DeviceStore::Initialize(const fs::path& dir, std::string_view user,
+                                                               std::string_view device,
+                                                               const core::Ed25519Signer& identity,
+                                                               uint64_t now, const DeviceStoreOptions& options) {
   KT_ASSIGN_OR_RETURN(std::unique_ptr<store::Env> env,
                       store::Env::Open(dir / kDeviceDbDirName, EnvOptionsFor(options)));
   KT_ASSIGN_OR_RETURN(internal::DeviceDbs dbs, OpenDbs(*env));

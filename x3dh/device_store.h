@@ -131,7 +131,8 @@ class DeviceStore {
   // Create makes DIR (0700) with DIR/identity.key (0600) holding `identity`
   // and a new store for device `device` of `user` (1..255 bytes each), with
   // a first current SPK created at `now`. Conflict if DIR already holds a
-  // key file or a store; IOError on file errors.
+  // key file or a store; IOError on file errors (then nothing is left
+  // behind). DIR gets mode 0700 when Create makes it.
   static core::StatusOr<std::unique_ptr<DeviceStore>> Create(const std::filesystem::path& dir,
                                                              std::string_view user,
                                                              std::string_view device,
@@ -204,6 +205,11 @@ class DeviceStore {
  private:
   // x3dh/responder.cc runs its write txn on env_ through this accessor.
   friend struct internal::DeviceStoreAccess;
+  // Initialize makes the LMDB store of Create (the key file exists already).
+  static core::StatusOr<std::unique_ptr<DeviceStore>> Initialize(const std::filesystem::path& dir,
+                                                                 std::string_view user, std::string_view device,
+                                                                 const core::Ed25519Signer& identity, uint64_t now,
+                                                                 const DeviceStoreOptions& options);
   DeviceStore(std::filesystem::path dir, std::unique_ptr<store::Env> env, internal::DeviceDbs dbs,
               DeviceIdentity identity, std::string user, std::string device,
               DeviceStoreOptions options);

@@ -61,6 +61,18 @@ TEST_F(DeviceStoreTest, CreateWritesAPrivateKeyFileAndAFirstSpk) {
   EXPECT_EQ(again.status().code(), Status::Code::kConflict);
 }
 
+TEST_F(DeviceStoreTest, FailedCreateLeavesNothingBehind) {
+  DeviceStoreOptions tiny = options_;
+  tiny.map_size = 4096;  // the first txn cannot fit
+  const std::string dir = dir_ + "/carol";
+  auto bad = DeviceStore::Create(dir, "carol@example.org", "tablet", alice_, kT0, tiny);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_FALSE(fs::exists(dir + "/identity.key"));
+  EXPECT_FALSE(fs::exists(dir + "/db"));
+  auto good = DeviceStore::Create(dir, "carol@example.org", "tablet", alice_, kT0, options_);
+  EXPECT_TRUE(good.ok()) << good.status().ToString();
+}
+
 TEST_F(DeviceStoreTest, IdentityKeyFormatRoundTripsAndRejectsGarbage) {
   const std::string text = FormatIdentityKey(bob_key_);
   auto k = ParseIdentityKey(text);
