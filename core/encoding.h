@@ -37,6 +37,8 @@ uint64_t GetU64BE(const uint8_t in[8]);
 // Writer appends TLS-presentation-style fields to a byte vector.
 class Writer {
  public:
+  // Reserve makes room for n more bytes (one allocation for a known size).
+  void Reserve(size_t n) { out_.reserve(out_.size() + n); }
   void U8(uint8_t v) { out_.push_back(v); }
   void U16(uint16_t v);
   void U32(uint32_t v);

@@ -115,6 +115,7 @@ Status ValidateEntry(const Entry& entry) {
 StatusOr<Bytes> EncodeEntry(const Entry& entry) {
   KT_RETURN_IF_ERROR(ValidateEntry(entry));
   Writer w;
+  w.Reserve(EncodedSize(entry, EndorsementsSize(entry)));
   WriteEntry(entry, w);
   return w.Take();
 }

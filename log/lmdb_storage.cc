@@ -258,6 +258,37 @@ StatusOr<UserState> LmdbStorage::ReadUser(std::string_view user) {
   return state;
 }
 
+Status LmdbStorage::ReadUsers(std::span<const std::string_view> users,
+                              std::vector<UserState>* out) {
+  out->assign(users.size(), UserState());
+  std::vector<size_t> missing;  // positions not in the overlay
+  {
+    // Overlay first, then the database (see ReadUser for why that order).
+    std::shared_lock lock(overlay_mu_);
+    for (size_t i = 0; i < users.size(); ++i) {
+      if (users[i].empty()) continue;
+      auto it = overlay_.find(users[i]);
+      if (it != overlay_.end()) {
+        (*out)[i] = *it->second;
+      } else {
+        missing.push_back(i);
+      }
+    }
+  }
+  if (missing.empty()) return Status();
+  return env_->View([&](const store::Txn& txn) -> Status {
+    for (size_t i : missing) {
+      auto v = txn.Get(dbs_.users, core::AsBytes(users[i]));
+      if (!v.ok()) {
+        if (v.status().code() == Status::Code::kNotFound) continue;
+        return v.status();
+      }
+      KT_ASSIGN_OR_RETURN((*out)[i], DecodeUserState(core::AsBytes(*v)));
+    }
+    return Status();
+  });
+}
+
 StatusOr<WitnessedCheckpoint> LmdbStorage::ReadWitnessed(uint64_t min_size) {
   WitnessedCheckpoint found;
   bool have = false;

@@ -55,6 +55,7 @@ class LmdbStorage : public LogStorage {
   StatusOr<Bytes> ReadEntryBundle(uint64_t index, uint64_t width) override;
   StatusOr<Bytes> ReadEntry(uint64_t index) override;
   StatusOr<UserState> ReadUser(std::string_view user) override;
+  Status ReadUsers(std::span<const std::string_view> users, std::vector<UserState>* out) override;
   StatusOr<WitnessedCheckpoint> ReadWitnessed(uint64_t min_size) override;
   Status Integrate(const IntegrationBatch& batch) override;
   Status PublishWitnessed(const std::string& checkpoint, uint64_t size) override;

@@ -3,19 +3,30 @@
 // LogStorage::Integrate -> answer (see log/sequencer.h).
 //
 // Threads. Submit runs on any thread and only touches the pool under mu_.
-// Everything else (the tree frontier, the batch, storage writes, callbacks)
-// runs on the one sequencer thread inside io_.run(), so batches are
-// integrated strictly one after another.
+// The sequencer thread (inside io_.run()) owns the tree frontier and the
+// in-flight user states: it takes a batch, checks, hashes and signs it
+// (Prepare) and queues it for the commit thread, which makes batches durable
+// strictly in order (LogStorage::Integrate), runs the on-integrated hook and
+// answers the submitters. The two overlap: batch k+1 is prepared while batch
+// k is being committed (at most kMaxQueuedBatches wait), so throughput is
+// max(CPU, commit) rather than their sum.
 //
-// Security reasoning (DESIGN.md "Sequencing"): the tree in memory (tree_)
-// only advances together with a successful Integrate; if Integrate fails the
-// outcome on disk is unknown to us (a failed commit may or may not have
-// reached the disk), so the sequencer stops for good (status() reports it)
-// instead of signing a possibly different tree for a size that may already
-// have a durable checkpoint. A restart then re-reads the committed head.
+// Security reasoning (DESIGN.md "Sequencing"): a submitter is answered only
+// after the batch holding its entry is durable. The tree in memory runs
+// ahead of storage by the queued batches; their checkpoints are signed but
+// released (hook, answers) only after their commit. If an Integrate fails,
+// the outcome on disk is unknown to us (a failed commit may or may not have
+// reached the disk), so the sequencer stops for good (status() reports it):
+// the queued batches are not committed and no checkpoint for a size that
+// may already have a durable one is ever released. A restart re-reads the
+// committed head.
 #include "log/sequencer.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -53,19 +64,14 @@ uint64_t SystemNowMs() {
                                    .count());
 }
 
-// DedupKey identifies "the same submission": a flag byte for prev_given,
-// then the canonical encoding of the entry with timestamp_ms 0 (and prev 0
-// unless the submitter fixed it). It zeroes those fields of `s.entry`; the
-// sequencer sets them again. InvalidArgument if the entry does not encode.
-StatusOr<std::string> DedupKey(Submission& s) {
+// DedupKey identifies "the same submission" together with prev_given: the
+// canonical encoding of the entry with timestamp_ms 0 (and prev 0 unless the
+// submitter fixed it). It zeroes those fields of `s.entry`; the sequencer
+// sets them again. InvalidArgument if the entry does not encode.
+StatusOr<Bytes> DedupKey(Submission& s) {
   s.entry.timestamp_ms = 0;
   if (!s.prev_given) s.entry.prev = 0;
-  KT_ASSIGN_OR_RETURN(Bytes b, core::EncodeEntry(s.entry));
-  std::string key;
-  key.reserve(1 + b.size());
-  key.push_back(s.prev_given ? '\1' : '\0');
-  key.append(core::AsStringView(b));
-  return key;
+  return core::EncodeEntry(s.entry);
 }
 
 // EntryBytes returns the canonical encoding of `e` from its dedup key by
@@ -73,14 +79,20 @@ StatusOr<std::string> DedupKey(Submission& s) {
 // kind(1) user<1..255>(1+u) device<1..255>(1+d) timestamp_ms(8) prev(8) ...,
 // so timestamp_ms starts at byte 4 + u + d. Equal to core::EncodeEntry(e)
 // (the sequencer tests decode and re-encode every sequenced entry).
-Bytes EntryBytes(std::string_view key, const core::Entry& e) {
-  Bytes b(key.begin() + 1, key.end());
+Bytes EntryBytes(const Bytes& key, const core::Entry& e) {
+  Bytes b = key;
   size_t ts = 4 + e.user.size() + e.device.size();
   KT_CHECK(b.size() >= ts + 16);
   core::PutU64BE(b.data() + ts, e.timestamp_ms);
   core::PutU64BE(b.data() + ts + 8, e.prev);
   return b;
 }
+
+// kMaxQueuedBatches bounds the prepared batches waiting for the commit
+// thread (besides the one it is committing): the sequencer prepares batch
+// k+1 while batch k is being made durable, and waits when it is this far
+// ahead.
+constexpr size_t kMaxQueuedBatches = 2;
 
 }  // namespace
 
@@ -114,23 +126,59 @@ class Sequencer::Impl {
   struct Item {
     std::chrono::steady_clock::time_point submitted;
     Submission submission;
-    std::string key;   // DedupKey
-    size_t hash = 0;   // std::hash of key, computed outside the lock
-    std::vector<DoneFn> waiters;
+    Bytes key;         // DedupKey
+    bool prev_given = false;  // submission.prev_given (the submission is
+                              // released once the entry is prepared)
+    size_t hash = 0;   // of key and prev_given, computed outside the lock
+    DoneFn done;       // the first submitter
+    std::vector<DoneFn> duplicates;  // identical submissions sharing the result
   };
-  using ItemPtr = std::shared_ptr<Item>;
-  // KeyRef is a by_key_ key: a view of an Item's key and its hash.
+  using ItemPtr = std::unique_ptr<Item>;
+  // KeyRef is a by_key_ key: a view of an Item's key, its flag and hash.
   struct KeyRef {
     std::string_view key;
+    bool prev_given;
     size_t hash;
-    bool operator==(const KeyRef& o) const { return key == o.key; }
+    bool operator==(const KeyRef& o) const { return prev_given == o.prev_given && key == o.key; }
   };
   struct KeyRefHash {
     size_t operator()(const KeyRef& k) const { return k.hash; }
   };
+  static KeyRef RefOf(const Item& item) {
+    return KeyRef{core::AsStringView(item.key), item.prev_given, item.hash};
+  }
+  // Prepared is a batch that is checked, hashed and signed: the sequencer
+  // thread makes it, the commit thread makes it durable and answers it.
+  struct Prepared {
+    uint64_t seq = 0;  // batch number (1, 2, ...)
+    std::chrono::steady_clock::time_point start;
+    std::vector<ItemPtr> items;
+    // verdicts[i]: OK if items[i] was accepted (accepted items get indexes
+    // in item order), else what its submitters receive.
+    std::vector<Status> verdicts;
+    IntegrationBatch out;
+    uint64_t size = 0;  // tree size once out is integrated
+  };
+  // InflightUser is a user's state as the sequencer sees it: including the
+  // batches prepared but not yet durable. `state` is shared with those
+  // batches (IntegrationBatch::users) and so is immutable once a later batch
+  // is being prepared (copy on write: only a state whose seq is the batch
+  // being prepared is changed in place).
+  struct InflightUser {
+    std::shared_ptr<UserState> state;  // null: reading it failed
+    uint64_t seq = 0;          // last batch that read or changed it
+    uint64_t changed_seq = 0;  // last batch that changed it
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using InflightMap =
+      std::unordered_map<std::string, InflightUser, StringHash, std::equal_to<>>;
 
   void ArmTimer();
-  // RunBatch integrates up to batch_max pending items; false if none were.
+  // RunBatch prepares up to batch_max pending items and hands them to the
+  // commit thread; false if none were pending.
   bool RunBatch();
   // DrainFullBatches runs batches while at least batch_max items are pending.
   void DrainFullBatches() {
@@ -142,15 +190,20 @@ class Sequencer::Impl {
       RunBatch();
     }
   }
-  std::vector<StatusOr<SequencedEntry>> Integrate(const std::vector<ItemPtr>& batch);
-  // UserSlot is a user's state during one batch; changed once an entry of
-  // the user is accepted.
-  struct UserSlot {
-    std::shared_ptr<UserState> state;
-    bool changed = false;
-  };
-  StatusOr<UserSlot*> UserFor(std::unordered_map<std::string, UserSlot>& users,
-                              const std::string& user);
+  std::unique_ptr<Prepared> Prepare(std::vector<ItemPtr> items);
+  // ResolveUsers points slots[i] at the in-flight state of items[i]'s user,
+  // reading the users not in flight from storage in one call.
+  void ResolveUsers(Prepared& p, std::vector<InflightUser*>& slots);
+  // PruneInflight drops the users whose last batch is durable (storage has
+  // their state now).
+  void PruneInflight();
+  // Enqueue hands a prepared batch to the commit thread (or commits it
+  // inline when that thread does not run).
+  void Enqueue(std::unique_ptr<Prepared> p);
+  void CommitLoop();
+  // Commit makes p durable (unless sequencing already failed) and answers.
+  void Commit(Prepared& p);
+  void Answer(Prepared& p, const Status& commit);
 
   // Metrics (null when options_.metrics is null); updates are lock-free.
   struct Metrics {
@@ -169,9 +222,15 @@ class Sequencer::Impl {
   IntegratedFn on_integrated_;
   Metrics metrics_;
 
-  // Sequencer thread only (or the owner before Start / after the join).
+  // Sequencer thread only (or the owner before Start / after the joins).
   core::TreeBuilder tree_;
   uint64_t last_timestamp_ = 0;
+  uint64_t next_seq_ = 0;
+  InflightMap inflight_;
+  // touched_: per prepared batch, the in-flight users it read or changed
+  // (views of inflight_ keys), for PruneInflight.
+  std::deque<std::pair<uint64_t, std::vector<std::string_view>>> touched_;
+  std::atomic<uint64_t> committed_seq_{0};  // last durable batch (commit thread)
 
   asio::io_context io_;
   asio::steady_timer timer_;
@@ -179,11 +238,18 @@ class Sequencer::Impl {
   std::thread thread_;
   bool stopped_ = false;  // owner thread only
 
+  // The commit thread and its queue.
+  std::thread commit_thread_;
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  std::deque<std::unique_ptr<Prepared>> commit_queue_;  // commit_mu_
+  bool commit_stop_ = false;                             // commit_mu_
+
   mutable std::mutex mu_;
   std::deque<ItemPtr> pool_;                          // guarded by mu_
   // by_key_ maps each pending or in-batch item's key (a view of its own
   // Item::key) to the item.
-  std::unordered_map<KeyRef, ItemPtr, KeyRefHash> by_key_;  // mu_
+  std::unordered_map<KeyRef, Item*, KeyRefHash> by_key_;  // mu_
   size_t waiting_ = 0;                                // submitters waiting; mu_
   bool kick_posted_ = false;                          // mu_
   bool stopping_ = false;                             // mu_
@@ -243,8 +309,15 @@ void Sequencer::Impl::Start() {
     if (started_) return;
     started_ = true;
   }
+  commit_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kt-commit");
+    CommitLoop();
+  });
   ArmTimer();
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kt-sequencer");
+    io_.run();
+  });
 }
 
 void Sequencer::Impl::ArmTimer() {
@@ -281,6 +354,12 @@ void Sequencer::Impl::Stop() {
     });
     work_.reset();
     thread_.join();
+    {
+      std::lock_guard lock(commit_mu_);
+      commit_stop_ = true;
+    }
+    commit_cv_.notify_all();
+    commit_thread_.join();
   } else {
     while (RunBatch()) {
     }
@@ -294,12 +373,14 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
     return;
   }
   // Build the item outside the lock: the critical section stays short.
-  auto item = std::make_shared<Item>();
+  auto item = std::make_unique<Item>();
   item->submitted = std::chrono::steady_clock::now();
-  item->key = std::move(*key);
-  item->hash = std::hash<std::string_view>()(item->key);
+  item->key = std::move(key).value();
+  item->prev_given = submission.prev_given;
+  item->hash = std::hash<std::string_view>()(core::AsStringView(item->key)) +
+               (submission.prev_given ? 1 : 0);
   item->submission = std::move(submission);
-  item->waiters.push_back(std::move(done));
+  item->done = std::move(done);
   Status refuse;
   {
     std::lock_guard lock(mu_);
@@ -312,9 +393,9 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
       if (metrics_.rejected_pool_full != nullptr) metrics_.rejected_pool_full->Inc();
     } else {
       ++waiting_;
-      auto [it, fresh] = by_key_.try_emplace(KeyRef{item->key, item->hash}, item);
+      auto [it, fresh] = by_key_.try_emplace(RefOf(*item), item.get());
       if (!fresh) {
-        it->second->waiters.push_back(std::move(item->waiters.front()));
+        it->second->duplicates.push_back(std::move(item->done));
         return;  // `item` is dropped outside the lock
       }
       pool_.push_back(std::move(item));
@@ -331,133 +412,235 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
       return;
     }
   }
-  item->waiters.front()(refuse);
+  item->done(refuse);
 }
 
 bool Sequencer::Impl::RunBatch() {
-  std::vector<ItemPtr> batch;
+  std::vector<ItemPtr> items;
   {
     std::lock_guard lock(mu_);
     size_t n = std::min(pool_.size(), options_.batch_max);
-    batch.assign(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(n));
+    items.reserve(n);
+    for (size_t i = 0; i < n; ++i) items.push_back(std::move(pool_[i]));
     pool_.erase(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(n));
   }
-  if (batch.empty()) return false;
-  auto start = std::chrono::steady_clock::now();
-  std::vector<StatusOr<SequencedEntry>> results = Integrate(batch);
-  auto end = std::chrono::steady_clock::now();
-  if (metrics_.integration_seconds != nullptr) {
-    metrics_.integration_seconds->Observe(std::chrono::duration<double>(end - start).count());
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!results[i].ok()) continue;
-      metrics_.time_to_integrate->Observe(
-          std::chrono::duration<double>(end - batch[i]->submitted).count());
-    }
-  }
-  // Detach the waiters under the lock: a duplicate that arrives from now on
-  // is a new submission.
-  std::vector<std::vector<DoneFn>> waiters(batch.size());
-  {
-    std::lock_guard lock(mu_);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      by_key_.erase(KeyRef{batch[i]->key, batch[i]->hash});
-      waiters[i] = std::move(batch[i]->waiters);
-      waiting_ -= waiters[i].size();
-    }
-  }
-  for (size_t i = 0; i < batch.size(); ++i) {
-    for (size_t w = 0; w + 1 < waiters[i].size(); ++w) waiters[i][w](results[i]);
-    if (!waiters[i].empty()) waiters[i].back()(std::move(results[i]));
-  }
+  if (items.empty()) return false;
+  Enqueue(Prepare(std::move(items)));
   return true;
 }
 
-StatusOr<Sequencer::Impl::UserSlot*> Sequencer::Impl::UserFor(
-    std::unordered_map<std::string, UserSlot>& users, const std::string& user) {
-  auto it = users.find(user);
-  if (it == users.end()) {
-    KT_ASSIGN_OR_RETURN(UserState state, storage_.ReadUser(user));
-    it = users.emplace(user, UserSlot{std::make_shared<UserState>(std::move(state)), false}).first;
+void Sequencer::Impl::PruneInflight() {
+  uint64_t durable = committed_seq_.load(std::memory_order_acquire);
+  while (!touched_.empty() && touched_.front().first <= durable) {
+    uint64_t seq = touched_.front().first;
+    for (std::string_view user : touched_.front().second) {
+      auto it = inflight_.find(user);
+      if (it != inflight_.end() && it->second.seq == seq) inflight_.erase(it);
+    }
+    touched_.pop_front();
   }
-  return &it->second;
 }
 
-std::vector<StatusOr<SequencedEntry>> Sequencer::Impl::Integrate(
-    const std::vector<ItemPtr>& batch) {
-  std::vector<StatusOr<SequencedEntry>> results(batch.size(),
-                                                Status::Internal("not sequenced"));
+void Sequencer::Impl::ResolveUsers(Prepared& p, std::vector<InflightUser*>& slots) {
+  std::vector<std::string_view> touched, missing;
+  std::vector<InflightUser*> missing_slots;
+  slots.resize(p.items.size());
+  for (size_t i = 0; i < p.items.size(); ++i) {
+    const std::string& user = p.items[i]->submission.entry.user;
+    auto it = inflight_.find(user);
+    if (it == inflight_.end()) {
+      it = inflight_.emplace(user, InflightUser{}).first;
+      missing.push_back(it->first);
+      missing_slots.push_back(&it->second);
+    }
+    if (it->second.seq != p.seq) {
+      it->second.seq = p.seq;
+      touched.push_back(it->first);
+    }
+    slots[i] = &it->second;
+  }
+  if (!missing.empty()) {
+    std::vector<UserState> states;
+    Status s = storage_.ReadUsers(missing, &states);
+    for (size_t k = 0; k < missing.size() && s.ok(); ++k) {
+      missing_slots[k]->state = std::make_shared<UserState>(std::move(states[k]));
+    }
+    if (!s.ok()) {
+      for (size_t i = 0; i < p.items.size(); ++i) {
+        if (!slots[i]->state) p.verdicts[i] = s;
+      }
+    }
+  }
+  touched_.emplace_back(p.seq, std::move(touched));
+}
+
+std::unique_ptr<Sequencer::Impl::Prepared> Sequencer::Impl::Prepare(std::vector<ItemPtr> items) {
+  auto p = std::make_unique<Prepared>();
+  p->start = std::chrono::steady_clock::now();
+  p->items = std::move(items);
+  p->verdicts.assign(p->items.size(), Status());
   {
     std::lock_guard lock(mu_);
     if (!fatal_.ok()) {
-      results.assign(batch.size(), Status::Unavailable("sequencer stopped: " + fatal_.message()));
-      return results;
+      p->verdicts.assign(p->items.size(),
+                         Status::Unavailable("sequencer stopped: " + fatal_.message()));
+      return p;
     }
   }
-  const core::TreeBuilder before = tree_;
+  PruneInflight();
+  p->seq = ++next_seq_;
+  std::vector<InflightUser*> slots;
+  ResolveUsers(*p, slots);
   last_timestamp_ = std::max(last_timestamp_, options_.now_ms());
-  IntegrationBatch out;
+  IntegrationBatch& out = p->out;
   out.first_index = tree_.size();
-  std::vector<size_t> accepted;  // batch positions, in index order
-  std::unordered_map<std::string, UserSlot> users;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Submission& sub = batch[i]->submission;
-    core::Entry candidate = std::move(sub.entry);  // the item keeps only its key
+  out.entries.reserve(p->items.size());
+  for (size_t i = 0; i < p->items.size(); ++i) {
+    if (!p->verdicts[i].ok()) continue;  // the user's state could not be read
+    Item& item = *p->items[i];
+    core::Entry& candidate = item.submission.entry;
     candidate.timestamp_ms = last_timestamp_;
-    auto user = UserFor(users, candidate.user);
-    if (!user.ok()) {
-      results[i] = user.status();
-      continue;
-    }
-    UserState& state = *(*user)->state;
-    if (!sub.prev_given) candidate.prev = state.NextPrev();
-    if (sub.check) {
-      Status s = sub.check(candidate, state);
+    InflightUser& user = *slots[i];
+    if (!item.submission.prev_given) candidate.prev = user.state->NextPrev();
+    if (item.submission.check) {
+      Status s = item.submission.check(candidate, *user.state);
       if (!s.ok()) {
         if (metrics_.rejected_check != nullptr) metrics_.rejected_check->Inc();
-        results[i] = s;
+        p->verdicts[i] = std::move(s);
         continue;
       }
     }
-    Bytes bytes = EntryBytes(batch[i]->key, candidate);
-    state.Apply(tree_.size(), candidate);
-    (*user)->changed = true;
+    Bytes bytes = EntryBytes(item.key, candidate);
+    if (user.changed_seq != p->seq) {
+      // First change in this batch: earlier batches may share the state.
+      if (user.changed_seq != 0 || user.state.use_count() > 1) {
+        user.state = std::make_shared<UserState>(*user.state);
+      }
+      user.changed_seq = p->seq;
+      out.users.emplace_back(std::move(candidate.user), user.state);  // Apply needs no user
+    }
+    user.state->Apply(tree_.size(), candidate);
     tree_.Append(core::RecordHash(bytes), &out.stored_hashes);
     out.entries.push_back(std::move(bytes));
-    out.decoded.push_back(std::move(candidate));
-    accepted.push_back(i);
+    // The submission is no longer needed: free it here rather than on the
+    // commit thread, which has the durable commit and the answers to do.
+    item.submission = Submission();
   }
-  if (accepted.empty()) return results;
-  for (auto& [name, slot] : users) {
-    if (slot.changed) out.users.emplace_back(name, std::move(slot.state));
-  }
+  p->size = tree_.size();
+  if (out.entries.empty()) return p;
   out.root = tree_.Root();
   auto checkpoint = signer_(tree_.size(), out.root);
-  Status s = checkpoint.ok() ? Status() : checkpoint.status();
-  if (s.ok()) {
-    out.checkpoint = *checkpoint;
-    s = storage_.Integrate(out);
-  }
-  if (!s.ok()) {
-    tree_ = before;
+  if (!checkpoint.ok()) {
+    // Nothing of this batch is stored, but the in-memory tree moved: stop
+    // for good, as for a failed commit.
     std::lock_guard lock(mu_);
-    fatal_ = s;
-    for (size_t i : accepted) results[i] = Status::Unavailable("integration failed: " + s.message());
-    return results;
+    fatal_ = checkpoint.status();
+    for (Status& v : p->verdicts) {
+      if (v.ok()) v = Status::Unavailable("integration failed: " + fatal_.message());
+    }
+    out.entries.clear();
+    return p;
   }
-  if (metrics_.entries != nullptr) {
-    metrics_.entries->Inc(out.entries.size());
-    metrics_.batch_entries->Observe(static_cast<double>(out.entries.size()));
+  out.checkpoint = std::move(checkpoint).value();
+  return p;
+}
+
+void Sequencer::Impl::Enqueue(std::unique_ptr<Prepared> p) {
+  if (!commit_thread_.joinable()) {
+    Commit(*p);
+    return;
   }
-  if (on_integrated_) on_integrated_(out.checkpoint, tree_.size());
-  for (size_t k = 0; k < accepted.size(); ++k) {
+  std::unique_lock lock(commit_mu_);
+  commit_cv_.wait(lock, [this] { return commit_queue_.size() < kMaxQueuedBatches; });
+  commit_queue_.push_back(std::move(p));
+  commit_cv_.notify_all();
+}
+
+void Sequencer::Impl::CommitLoop() {
+  while (true) {
+    std::unique_ptr<Prepared> p;
+    {
+      std::unique_lock lock(commit_mu_);
+      commit_cv_.wait(lock, [this] { return !commit_queue_.empty() || commit_stop_; });
+      if (commit_queue_.empty()) return;  // stopping and drained
+      p = std::move(commit_queue_.front());
+      commit_queue_.pop_front();
+    }
+    commit_cv_.notify_all();  // room for the sequencer
+    Commit(*p);
+  }
+}
+
+void Sequencer::Impl::Commit(Prepared& p) {
+  Status commit;
+  if (!p.out.entries.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      if (!fatal_.ok()) commit = Status::Unavailable("sequencer stopped: " + fatal_.message());
+    }
+    if (commit.ok()) {
+      Status s = storage_.Integrate(p.out);
+      if (!s.ok()) {
+        // The outcome on disk is unknown: stop for good (see the top).
+        std::lock_guard lock(mu_);
+        fatal_ = s;
+        commit = Status::Unavailable("integration failed: " + s.message());
+      }
+    }
+    if (commit.ok()) {
+      committed_seq_.store(p.seq, std::memory_order_release);
+      if (metrics_.entries != nullptr) {
+        metrics_.entries->Inc(p.out.entries.size());
+        metrics_.batch_entries->Observe(static_cast<double>(p.out.entries.size()));
+      }
+      if (on_integrated_) on_integrated_(p.out.checkpoint, p.size);
+    }
+  }
+  Answer(p, commit);
+}
+
+void Sequencer::Impl::Answer(Prepared& p, const Status& commit) {
+  auto end = std::chrono::steady_clock::now();
+  bool integrated = !p.out.entries.empty() && commit.ok();
+  if (metrics_.integration_seconds != nullptr && integrated) {
+    metrics_.integration_seconds->Observe(std::chrono::duration<double>(end - p.start).count());
+  }
+  // Detach the items under the lock: a duplicate that arrives from now on
+  // is a new submission, and nothing else touches these items.
+  {
+    std::lock_guard lock(mu_);
+    for (const ItemPtr& item : p.items) {
+      by_key_.erase(RefOf(*item));
+      waiting_ -= 1 + item->duplicates.size();
+    }
+  }
+  uint64_t next_index = p.out.first_index;
+  for (size_t i = 0; i < p.items.size(); ++i) {
+    Item& item = *p.items[i];
+    auto answer = [&](StatusOr<SequencedEntry> result) {
+      for (DoneFn& d : item.duplicates) d(result);
+      item.done(std::move(result));
+    };
+    if (!p.verdicts[i].ok()) {
+      answer(std::move(p.verdicts[i]));
+      continue;
+    }
+    uint64_t index = next_index++;
+    if (!integrated) {
+      answer(commit.ok() ? Status::Internal("not integrated") : commit);
+      continue;
+    }
+    if (metrics_.time_to_integrate != nullptr) {
+      metrics_.time_to_integrate->Observe(
+          std::chrono::duration<double>(end - item.submitted).count());
+    }
     SequencedEntry e;
-    e.index = out.first_index + k;
-    e.entry = std::move(out.entries[k]);
-    e.checkpoint_size = tree_.size();
-    e.checkpoint = out.checkpoint;
-    results[accepted[k]] = std::move(e);
+    e.index = index;
+    e.entry = std::move(p.out.entries[index - p.out.first_index]);
+    e.checkpoint_size = p.size;
+    e.checkpoint = p.out.checkpoint;
+    answer(std::move(e));
   }
-  return results;
 }
 
 // --- Sequencer ---

@@ -5,10 +5,12 @@
 // batch, runs each submission's check against the user's state (including
 // earlier entries of the same batch), assigns indexes, timestamps and `prev`,
 // encodes the entries, extends the RFC 6962 tree (core::TreeBuilder), signs
-// the checkpoint and stores everything with one LogStorage::Integrate (one
-// durable LMDB commit). Only then are the submitters answered, so an
-// acknowledged entry is never lost and a size never gets two checkpoints.
-// Boost.Asio (an io_context and a steady_timer on one thread) drives the loop.
+// the checkpoint and hands the batch to a commit thread, which stores
+// everything with one LogStorage::Integrate (one durable LMDB commit) while
+// the next batch is being prepared. Only then are the submitters answered,
+// so an acknowledged entry is never lost and a size never gets two released
+// checkpoints. Boost.Asio (an io_context and a steady_timer on one thread)
+// drives the loop.
 #ifndef KT_LOG_SEQUENCER_H_
 #define KT_LOG_SEQUENCER_H_
 
@@ -100,9 +102,9 @@ class Sequencer {
   Sequencer(const Sequencer&) = delete;
   Sequencer& operator=(const Sequencer&) = delete;
 
-  // SetOnIntegrated installs the hook called on the sequencer thread after
-  // each durable integration (before the submitters' done callbacks), e.g. to
-  // start witness cosigning. Call before Start.
+  // SetOnIntegrated installs the hook called on the commit thread after
+  // each durable integration, in size order (before the submitters' done
+  // callbacks), e.g. to start witness cosigning. Call before Start.
   void SetOnIntegrated(IntegratedFn fn);
 
   // Start launches the sequencer thread. Stop integrates what is pending,
@@ -113,7 +115,7 @@ class Sequencer {
 
   // Submit queues a submission. `done` is called exactly once: immediately
   // with Unavailable("pool full") when the pool is full (or "shutting down"
-  // / the fatal error after a storage failure), otherwise on the sequencer
+  // / the fatal error after a storage failure), otherwise on the commit
   // thread after the batch that holds it is durable (or with the check's
   // error, or the storage error). A submission whose entry equals (ignoring
   // timestamp_ms, and prev when !prev_given) one that is still pending or

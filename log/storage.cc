@@ -106,6 +106,15 @@ StatusOr<UserState> DecodeUserState(ByteSpan data) {
   return state;
 }
 
+Status LogStorage::ReadUsers(std::span<const std::string_view> users,
+                             std::vector<UserState>* out) {
+  out->resize(users.size());
+  for (size_t i = 0; i < users.size(); ++i) {
+    KT_ASSIGN_OR_RETURN((*out)[i], ReadUser(users[i]));
+  }
+  return Status();
+}
+
 Status CheckTileRequest(int level, uint64_t index, uint64_t width, uint64_t tree_size) {
   if (level < 0 || level > core::kMaxTileLevel) {
     return Status::InvalidArgument("tile level out of range");
@@ -131,7 +140,8 @@ Status CheckBatch(const IntegrationBatch& batch, uint64_t tree_size, bool has_ch
   if (batch.entries.empty() && has_checkpoint) {
     return Status::Corruption("integrate: empty batch for a size that has a checkpoint");
   }
-  if (batch.decoded.size() != batch.entries.size()) {
+  bool needs_decoded = batch.users.empty() || !batch.decoded.empty();
+  if (needs_decoded && batch.decoded.size() != batch.entries.size()) {
     return Status::InvalidArgument("integrate: decoded entries do not match entries");
   }
   uint64_t new_size = tree_size + batch.entries.size();

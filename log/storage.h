@@ -102,6 +102,7 @@ struct IntegrationBatch {
   uint64_t first_index = 0;  // must equal the current tree size
   std::vector<Bytes> entries;  // canonical entry bytes (core::EncodeEntry)
   // decoded[i] is entries[i] decoded (the user index is updated from it).
+  // It may be left empty when `users` carries the new user states.
   std::vector<core::Entry> decoded;
   // stored_hashes are the new stored hashes, in stored-index order, starting
   // at core::StoredHashIndex(0, first_index): exactly
@@ -157,6 +158,13 @@ class LogStorage : public core::HashReader {
   // ReadUser returns the user's index; an unknown user gives an OK empty
   // UserState (callers answer 404 for that).
   virtual StatusOr<UserState> ReadUser(std::string_view user) = 0;
+
+  // ReadUsers fills `out` (resized) with the index of each of `users`, in
+  // order, as ReadUser would return it (an unknown user: an empty state);
+  // each state is the user's latest committed one when the call began or
+  // newer. The default calls ReadUser per user; LmdbStorage reads them all
+  // under one lock and one read transaction. IOError/Corruption on failure.
+  virtual Status ReadUsers(std::span<const std::string_view> users, std::vector<UserState>* out);
 
   // ReadWitnessed returns the first (smallest) stored witnessed checkpoint
   // whose size is >= min_size, or NotFound. A caller holding record i asks
