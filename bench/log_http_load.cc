@@ -7,22 +7,39 @@
 //      fresh user each (PoP verified by the log for every entry); reports
 //      entries/s beside 45% of the verify bound, and the time-to-integrate
 //      p50/p99 (request sent -> answer) beside 2x the batch interval;
-//   3. reads: C keep-alive connections issue inclusion-proof requests, then
-//      tile reads, for a fixed time each; reports requests/s and p99.
+//   3. reads, closed loop: C keep-alive connections issue inclusion-proof
+//      requests, then tile reads, for a fixed time each; requests/s and p99;
+//   4. reads, open loop (--rate R > 0): the same requests offered at a fixed
+//      total rate for --seconds; latency is measured from each request's
+//      scheduled send time, so a stall counts for every request it delays
+//      (no coordinated omission).
+// The driver shares the machine's cores with the node, so it is kept cheap:
+// every request (PoPs signed, JSON built, HTTP bytes laid out) is built
+// before its phase starts and sent on a plain keep-alive socket; the driver's
+// and the node's CPU shares are printed for every phase.
 // Usage: log_http_load [--submitters 64] [--per-submitter 300]
-//   [--batch-interval 10] [--batch-max S] [--connections 8] [--read-seconds 5]
-#include <csignal>
+//   [--batch-interval 10] [--batch-max 32] [--connections 8] [--read-seconds 5]
+//   [--rate 20000] [--seconds 10]
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <map>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -30,7 +47,6 @@
 #include "core/encoding.h"
 #include "core/entry.h"
 #include "core/tile.h"
-#include "net/http_client.h"
 #include "store/file_util.h"
 #include "tests/testing/process.h"
 
@@ -47,11 +63,14 @@ struct Options {
   // With S submitters each waiting for its entry to be integrated, the rate
   // is at most S / (time to integrate): 6,000 entries/s from 64 submitters
   // needs ~10 ms, so the driver runs the sequencer with a short interval and
-  // batch_max = S (a batch starts as soon as every submitter is waiting).
+  // a batch_max of half the submitters (one half is verified while the
+  // other half's batch is committed).
   int batch_interval_ms = 10;
-  int batch_max = 0;  // 0: the number of submitters
+  int batch_max = 0;  // 0: half the number of submitters
   int connections = 8;
   int read_seconds = 5;
+  double rate = 20000;  // open-loop reads: offered requests/s in total; 0 = skip
+  int seconds = 10;     // open-loop duration per request kind
 };
 
 Options ParseOptions(int argc, char** argv) {
@@ -65,6 +84,8 @@ Options ParseOptions(int argc, char** argv) {
     else if (f == "--connections") o.connections = v;
     else if (f == "--batch-max") o.batch_max = v;
     else if (f == "--read-seconds") o.read_seconds = v;
+    else if (f == "--rate") o.rate = std::atof(argv[i + 1]);
+    else if (f == "--seconds") o.seconds = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       std::exit(2);
@@ -78,6 +99,26 @@ double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
   return v[i];
+}
+
+double CpuSecondsOf(const std::string& stat_path) {
+  std::ifstream in(stat_path);
+  std::string line;
+  std::getline(in, line);
+  size_t close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  // After "pid (comm) ": state is field 3; utime and stime are 14 and 15.
+  std::vector<std::string> fields;
+  size_t pos = close + 2;
+  while (pos < line.size() && fields.size() < 13) {
+    size_t end = line.find(' ', pos);
+    fields.push_back(line.substr(pos, end - pos));
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  if (fields.size() < 13) return 0;
+  double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
 }
 
 // Ed25519 verifications per second over all cores (the write bound).
@@ -103,7 +144,190 @@ double VerifyBound(double seconds) {
   return static_cast<double>(total) / seconds;
 }
 
-std::string Body(const std::string& user) {
+// HttpRequest lays out one HTTP/1.1 keep-alive request.
+std::string HttpRequest(const std::string& method, const std::string& path,
+                        const std::string& body = "", const std::string& extra_headers = "") {
+  std::string r = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers;
+  if (method == "POST") {
+    r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n";
+  }
+  return r + "\r\n" + body;
+}
+
+// RawConn is one keep-alive HTTP/1.1 connection to 127.0.0.1 on a plain
+// socket: it sends pre-built request bytes and reads one response (status
+// line, headers, Content-Length body). Not thread-safe; one per worker.
+class RawConn {
+ public:
+  explicit RawConn(int port) : port_(port) {}
+  ~RawConn() { Close(); }
+  RawConn(const RawConn&) = delete;
+  RawConn& operator=(const RawConn&) = delete;
+
+  // RoundTrip sends `request` and returns the response's status code, or -1
+  // on a network error (the connection is then reopened by the next call).
+  int RoundTrip(std::string_view request) {
+    if (fd_ < 0 && !Connect()) return -1;
+    for (size_t sent = 0; sent < request.size();) {
+      ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return Fail();
+      sent += static_cast<size_t>(n);
+    }
+    size_t header_end;
+    while ((header_end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return Fail();
+    }
+    int status = std::atoi(buf_.c_str() + 9);  // "HTTP/1.1 200 ..."
+    size_t length = ContentLength(std::string_view(buf_).substr(0, header_end));
+    size_t total = header_end + 4 + length;
+    while (buf_.size() < total) {
+      if (!Fill()) return Fail();
+    }
+    buf_.erase(0, total);
+    return status;
+  }
+
+ private:
+  bool Connect() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return false;
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      Close();
+      return false;
+    }
+    buf_.clear();
+    return true;
+  }
+  bool Fill() {
+    char tmp[16384];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  static size_t ContentLength(std::string_view headers) {
+    for (size_t pos = 0; (pos = headers.find("\r\n", pos)) != std::string_view::npos;) {
+      pos += 2;
+      constexpr std::string_view kName = "content-length:";
+      if (headers.size() - pos < kName.size()) break;
+      bool match = true;
+      for (size_t i = 0; i < kName.size() && match; ++i) {
+        match = std::tolower(static_cast<unsigned char>(headers[pos + i])) == kName[i];
+      }
+      if (match) return static_cast<size_t>(std::atoll(headers.data() + pos + kName.size()));
+    }
+    return 0;
+  }
+  int Fail() {
+    Close();
+    return -1;
+  }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  int port_;
+  int fd_ = -1;
+  std::string buf_;
+};
+
+// Phase describes one measured phase: `requests[w]` are worker w's
+// pre-built requests, sent in turn (cycling) on its own connection.
+struct Phase {
+  std::vector<std::vector<std::string>> requests;
+  uint64_t per_worker = UINT64_MAX;  // stop after this many per worker
+  double seconds = 0;                // or after this long (0: no limit)
+  double rate = 0;  // total offered requests/s, open loop; 0: closed loop
+};
+
+struct PhaseResult {
+  uint64_t ok = 0, failed = 0;
+  double seconds = 0;
+  double driver_cpu = 0;  // driver process CPU seconds during the phase
+  double node_cpu = 0;    // ktlog CPU seconds during the phase
+  std::vector<double> latencies_ms;
+  double Rate() const { return static_cast<double>(ok) / seconds; }
+};
+
+// RunPhase runs one worker thread per request list. Closed loop: each
+// worker sends its next request when the previous answer arrived; latency
+// is send -> answer. Open loop: worker w's i-th request is scheduled at
+// start + (i + w / W) * W / rate and latency runs from that scheduled time,
+// so a slow answer also counts against the requests it holds up.
+PhaseResult RunPhase(int port, pid_t node, const Phase& phase) {
+  const size_t workers = phase.requests.size();
+  PhaseResult r;
+  std::mutex mu;
+  std::vector<std::thread> ts;
+  std::string node_stat = "/proc/" + std::to_string(node) + "/stat";
+  double node_cpu0 = CpuSecondsOf(node_stat), driver_cpu0 = CpuSecondsOf("/proc/self/stat");
+  auto t0 = Clock::now();
+  auto end = phase.seconds > 0 ? t0 + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(phase.seconds))
+                               : Clock::time_point::max();
+  for (size_t w = 0; w < workers; w++) {
+    ts.emplace_back([&, w] {
+      RawConn conn(port);
+      const std::vector<std::string>& list = phase.requests[w];
+      std::vector<double> lat;
+      lat.reserve(phase.per_worker != UINT64_MAX ? phase.per_worker : 1 << 20);
+      uint64_t ok = 0, failed = 0;
+      const double interval = phase.rate > 0 ? static_cast<double>(workers) / phase.rate : 0;
+      for (uint64_t i = 0; i < phase.per_worker && !list.empty(); i++) {
+        Clock::time_point start;
+        if (phase.rate > 0) {
+          double at = (static_cast<double>(i) + static_cast<double>(w) /
+                                                    static_cast<double>(workers)) * interval;
+          start = t0 + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(at));
+          if (start >= end) break;
+          std::this_thread::sleep_until(start);
+        } else {
+          start = Clock::now();
+          if (start >= end) break;
+        }
+        int status = conn.RoundTrip(list[i % list.size()]);
+        double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        if (status == 200) {
+          ok++;
+          lat.push_back(ms);
+        } else {
+          failed++;
+        }
+      }
+      std::lock_guard<std::mutex> lk(mu);
+      r.ok += ok;
+      r.failed += failed;
+      r.latencies_ms.insert(r.latencies_ms.end(), lat.begin(), lat.end());
+    });
+  }
+  for (auto& t : ts) t.join();
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.node_cpu = CpuSecondsOf(node_stat) - node_cpu0;
+  r.driver_cpu = CpuSecondsOf("/proc/self/stat") - driver_cpu0;
+  return r;
+}
+
+// CpuShares prints how the machine's CPU went during a phase.
+void PrintCpu(const char* what, const PhaseResult& r) {
+  double cores = static_cast<double>(std::max(1u, std::thread::hardware_concurrency()));
+  double avail = cores * r.seconds;
+  std::printf("  %s CPU: driver %.0f%%, ktlog %.0f%% of %g cores (driver %.1f us, ktlog %.1f us "
+              "per request)\n",
+              what, 100 * r.driver_cpu / avail, 100 * r.node_cpu / avail, cores,
+              1e6 * r.driver_cpu / static_cast<double>(std::max<uint64_t>(1, r.ok)),
+              1e6 * r.node_cpu / static_cast<double>(std::max<uint64_t>(1, r.ok)));
+}
+
+std::string BindingBody(const std::string& user) {
   auto k = kt::core::Ed25519Signer::Generate();
   const auto& ik = k.public_key();
   nlohmann::json j = {{"kind", "set"},
@@ -114,102 +338,51 @@ std::string Body(const std::string& user) {
   return j.dump();
 }
 
-struct WriteResult {
-  uint64_t ok = 0, failed = 0;
-  double seconds = 0;
-  std::vector<double> latencies_ms;
-};
-
-WriteResult RunWrites(const Options& o, const std::string& base) {
-  // Pre-sign every request so the client's signing does not compete with
-  // the log for the CPU during the timed phase.
-  std::vector<std::vector<std::string>> bodies(static_cast<size_t>(o.submitters));
+// WriteRequests pre-signs every binding: the client's signing must not
+// compete with the log for the CPU during the timed phase.
+Phase WriteRequests(const Options& o) {
+  Phase p;
+  p.per_worker = static_cast<uint64_t>(o.per_submitter);
+  std::string auth = std::string("Authorization: Bearer ") + kToken + "\r\n";
+  p.requests.resize(static_cast<size_t>(o.submitters));
   for (int s = 0; s < o.submitters; s++) {
     for (int i = 0; i < o.per_submitter; i++) {
-      bodies[static_cast<size_t>(s)].push_back(
-          Body("load-" + std::to_string(s) + "-" + std::to_string(i) + "@example.org"));
+      std::string user = "load-" + std::to_string(s) + "-" + std::to_string(i) + "@example.org";
+      p.requests[static_cast<size_t>(s)].push_back(
+          HttpRequest("POST", "/v1/bindings", BindingBody(user), auth));
     }
   }
-  WriteResult r;
-  std::mutex mu;
-  std::vector<std::thread> ts;
-  auto t0 = Clock::now();
-  for (int s = 0; s < o.submitters; s++) {
-    ts.emplace_back([&, s] {
-      kt::net::HttpClient client;
-      kt::net::Headers h = {{"Authorization", std::string("Bearer ") + kToken}};
-      std::vector<double> lat;
-      uint64_t ok = 0, failed = 0;
-      for (const std::string& b : bodies[static_cast<size_t>(s)]) {
-        auto start = Clock::now();
-        auto resp = client.Post(base + "/v1/bindings", b, "application/json", h);
-        double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-        if (resp.ok() && resp->status == 200) {
-          ok++;
-          lat.push_back(ms);
-        } else {
-          failed++;
-        }
-      }
-      std::lock_guard<std::mutex> lk(mu);
-      r.ok += ok;
-      r.failed += failed;
-      r.latencies_ms.insert(r.latencies_ms.end(), lat.begin(), lat.end());
-    });
-  }
-  for (auto& t : ts) t.join();
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  return r;
+  return p;
 }
 
-struct ReadResult {
-  uint64_t ok = 0, failed = 0;
-  double seconds = 0;
-  std::vector<double> latencies_ms;
-};
-
-// RunReads issues GETs of paths from `make_path` on C keep-alive connections.
+// ReadRequests builds, per connection, 4096 GETs of paths from make_path.
 template <typename PathFn>
-ReadResult RunReads(const Options& o, const std::string& base, PathFn make_path) {
-  ReadResult r;
-  std::mutex mu;
-  std::vector<std::thread> ts;
-  auto t0 = Clock::now();
-  auto end = t0 + std::chrono::seconds(o.read_seconds);
+Phase ReadRequests(const Options& o, PathFn make_path) {
+  Phase p;
+  p.requests.resize(static_cast<size_t>(o.connections));
   for (int c = 0; c < o.connections; c++) {
-    ts.emplace_back([&, c] {
-      kt::net::HttpClient client;
-      std::mt19937_64 rng(static_cast<uint64_t>(c) * 7919 + 1);
-      std::vector<double> lat;
-      uint64_t ok = 0, failed = 0;
-      while (Clock::now() < end) {
-        std::string url = base + make_path(rng);
-        auto start = Clock::now();
-        auto resp = client.Get(url);
-        double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-        if (resp.ok() && resp->status == 200) {
-          ok++;
-          lat.push_back(ms);
-        } else {
-          failed++;
-        }
-      }
-      std::lock_guard<std::mutex> lk(mu);
-      r.ok += ok;
-      r.failed += failed;
-      r.latencies_ms.insert(r.latencies_ms.end(), lat.begin(), lat.end());
-    });
+    std::mt19937_64 rng(static_cast<uint64_t>(c) * 7919 + 1);
+    for (int i = 0; i < 4096; i++) {
+      p.requests[static_cast<size_t>(c)].push_back(HttpRequest("GET", make_path(rng)));
+    }
   }
-  for (auto& t : ts) t.join();
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  return r;
+  return p;
+}
+
+void PrintReads(const char* what, const Options& o, const PhaseResult& r, const char* target) {
+  std::printf("%s over %d connections: %.0f req/s (%llu failed), p50 %.3f ms, p99 %.3f ms, "
+              "max %.3f ms (%s)\n",
+              what, o.connections, r.Rate(), static_cast<unsigned long long>(r.failed),
+              Percentile(r.latencies_ms, 0.5), Percentile(r.latencies_ms, 0.99),
+              Percentile(r.latencies_ms, 1.0), target);
+  PrintCpu("reads", r);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o = ParseOptions(argc, argv);
-  if (o.batch_max == 0) o.batch_max = o.submitters;
+  if (o.batch_max == 0) o.batch_max = std::max(1, o.submitters / 2);
   char tmpl[] = "/tmp/log_http_load.XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return 1;
   std::string dir = tmpl;
@@ -223,50 +396,60 @@ int main(int argc, char** argv) {
       ktlog, {"serve", "--listen", "127.0.0.1:" + std::to_string(port), "--data", dir + "/data",
               "--key", dir + "/log.key", "--origin", "load.test/log", "--operator-token-file",
               dir + "/token", "--batch-interval", std::to_string(o.batch_interval_ms),
-              "--batch-max", std::to_string(o.batch_max), "--rate-limit", "0", "--http-threads", std::to_string(o.submitters + 16)});
+              "--batch-max", std::to_string(o.batch_max), "--rate-limit", "0", "--http-threads",
+              std::to_string(std::max(o.submitters, o.connections) + 16)});
   if (!log.ok() ||
       !kt::testing::WaitForHttpReady("127.0.0.1", port, "/healthz", std::chrono::seconds(20))) {
     std::fprintf(stderr, "ktlog did not start\n");
     return 1;
   }
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  pid_t node = (*log)->pid();
 
+  Phase writes = WriteRequests(o);
   double bound = VerifyBound(2.0);
   std::printf("Ed25519 verify bound (all %u cores): %.0f verifies/s; 45%% = %.0f entries/s\n",
               std::thread::hardware_concurrency(), bound, 0.45 * bound);
 
-  WriteResult w = RunWrites(o, base);
-  double wps = static_cast<double>(w.ok) / w.seconds;
-  std::printf("writes: %d submitters x %d: %llu ok, %llu failed in %.2f s = %.0f entries/s "
-              "(%.2f of the verify bound; target >= 6000 and >= 0.45)\n",
-              o.submitters, o.per_submitter, static_cast<unsigned long long>(w.ok),
-              static_cast<unsigned long long>(w.failed), w.seconds, wps, wps / bound);
-  std::printf("time to integrate: p50 %.1f ms, p99 %.1f ms (batch interval %d ms; target p99 <= %d ms)\n",
+  PhaseResult w = RunPhase(port, node, writes);
+  std::printf("writes: %d submitters x %d (batch interval %d ms, batch max %d): %llu ok, %llu "
+              "failed in %.2f s = %.0f entries/s (%.2f of the verify bound; target >= 6000 and "
+              ">= 0.45)\n",
+              o.submitters, o.per_submitter, o.batch_interval_ms, o.batch_max,
+              static_cast<unsigned long long>(w.ok), static_cast<unsigned long long>(w.failed),
+              w.seconds, w.Rate(), w.Rate() / bound);
+  std::printf("time to integrate (request sent -> durable, proved answer): p50 %.1f ms, p99 "
+              "%.1f ms (target p99 <= %d ms)\n",
               Percentile(w.latencies_ms, 0.5), Percentile(w.latencies_ms, 0.99),
-              o.batch_interval_ms, 2 * o.batch_interval_ms);
+              2 * o.batch_interval_ms);
+  PrintCpu("writes", w);
 
   uint64_t size = w.ok;
-  ReadResult proofs = RunReads(o, base, [size](std::mt19937_64& rng) {
+  if (size == 0) return 1;
+  auto proof_path = [size](std::mt19937_64& rng) {
     uint64_t i = rng() % size;
     return "/v1/proof/inclusion?index=" + std::to_string(i) + "&size=" + std::to_string(size);
-  });
-  std::printf("inclusion proofs over %d connections: %.0f req/s (%llu failed), p50 %.3f ms, "
-              "p99 %.3f ms (target >= 25000 req/s)\n",
-              o.connections, static_cast<double>(proofs.ok) / proofs.seconds,
-              static_cast<unsigned long long>(proofs.failed), Percentile(proofs.latencies_ms, 0.5),
-              Percentile(proofs.latencies_ms, 0.99));
+  };
   uint64_t full_tiles = size / 256;
-  ReadResult tiles = RunReads(o, base, [full_tiles](std::mt19937_64& rng) {
+  auto tile_path = [full_tiles](std::mt19937_64& rng) {
     kt::core::Tile t;
     t.level = 0;
     t.index = full_tiles == 0 ? 0 : rng() % full_tiles;
     return "/" + kt::core::TilePath(t);
-  });
-  std::printf("tile reads over %d connections: %.0f req/s (%llu failed), p50 %.3f ms, p99 %.3f ms "
-              "(target >= 25000 req/s)\n",
-              o.connections, static_cast<double>(tiles.ok) / tiles.seconds,
-              static_cast<unsigned long long>(tiles.failed), Percentile(tiles.latencies_ms, 0.5),
-              Percentile(tiles.latencies_ms, 0.99));
+  };
+  Phase proofs = ReadRequests(o, proof_path), tiles = ReadRequests(o, tile_path);
+  proofs.seconds = tiles.seconds = o.read_seconds;
+  PrintReads("inclusion proofs, closed loop", o, RunPhase(port, node, proofs),
+             "target >= 25000 req/s");
+  PrintReads("tile reads, closed loop", o, RunPhase(port, node, tiles), "target >= 25000 req/s");
+  if (o.rate > 0) {
+    char target[96];
+    std::snprintf(target, sizeof target, "offered %.0f req/s, latency from the scheduled send; "
+                  "target p99 < 2 ms", o.rate);
+    proofs.seconds = tiles.seconds = o.seconds;
+    proofs.rate = tiles.rate = o.rate;
+    PrintReads("inclusion proofs, fixed rate", o, RunPhase(port, node, proofs), target);
+    PrintReads("tile reads, fixed rate", o, RunPhase(port, node, tiles), target);
+  }
   (*log)->Signal(SIGTERM);
   (*log)->Wait(std::chrono::seconds(30));
   std::error_code ec;

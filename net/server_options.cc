@@ -30,17 +30,20 @@ Status StatusForHttpError(int http_status) {
   }
 }
 
+// SetSocketOptions is the listening socket's setup. httplib's default also
+// sets SO_REUSEPORT, which would let a second node bind the same port and
+// silently share its traffic. Keep SO_REUSEADDR only (a restarted node can
+// rebind while old connections sit in TIME_WAIT).
+void SetSocketOptions(socket_t sock) {
+  int one = 1;
+  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+}
+
 }  // namespace
 
 void ConfigureServer(httplib::Server& server, const ServerOptions& options) {
   server.set_tcp_nodelay(options.tcp_nodelay);
-  // httplib's default also sets SO_REUSEPORT, which would let a second node
-  // bind the same port and silently share its traffic. Keep SO_REUSEADDR only
-  // (a restarted node can rebind while old connections sit in TIME_WAIT).
-  server.set_socket_options([](socket_t sock) {
-    int one = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  });
+  server.set_socket_options(SetSocketOptions);
   server.set_keep_alive_max_count(options.keep_alive_max_count);
   server.set_keep_alive_timeout(static_cast<time_t>(options.keep_alive_timeout.count()));
   server.set_read_timeout(options.read_timeout);
@@ -94,12 +97,26 @@ StatusOr<std::pair<std::string, int>> ParseListenAddress(std::string_view addres
 
 StatusOr<std::unique_ptr<ServerThread>> ServerThread::Start(httplib::Server& server,
                                                             const std::string& host, int port) {
+  // Keep the listening socket (same options as ConfigureServer) so that its
+  // accept backlog can be raised once bound.
+  int listen_fd = -1;
+  server.set_socket_options([&listen_fd](socket_t sock) {
+    SetSocketOptions(sock);
+    listen_fd = sock;
+  });
   int bound = -1;
   if (port == 0) {
     bound = server.bind_to_any_port(host);
   } else if (server.bind_to_port(host, port)) {
     bound = port;
   }
+  server.set_socket_options(SetSocketOptions);  // drop the reference to listen_fd
+  // cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections
+  // (say 50 clients at once) overflows the accept queue and some wait for a
+  // SYN retransmission (1 s, then 3 s) or see their connection reset.
+  // Calling listen() again on a listening socket only changes its backlog
+  // (Linux), so raise it to the system maximum.
+  if (bound >= 0 && listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   if (bound < 0) {
     return Status::IOError("cannot bind " + host + ":" + std::to_string(port) +
                            " (address in use or not local?)");

@@ -57,8 +57,10 @@ core::StatusOr<std::pair<std::string, int>> ParseListenAddress(std::string_view 
 class ServerThread {
  public:
   // Start binds server to host:port (port 0 picks a free port; see port())
-  // and serves on a new thread, returning once the server accepts connections.
-  // IOError if binding fails (e.g. address in use).
+  // with ConfigureServer's socket options, raises the listen backlog to
+  // SOMAXCONN (cpp-httplib's is 5), and serves on a new thread, returning
+  // once the server accepts connections. IOError if binding fails (e.g.
+  // address in use).
   static core::StatusOr<std::unique_ptr<ServerThread>> Start(httplib::Server& server,
                                                              const std::string& host, int port);
   ~ServerThread();

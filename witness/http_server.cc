@@ -3,9 +3,7 @@
 #include "witness/http_server.h"
 
 #include <httplib.h>
-#include <sys/socket.h>
 
-#include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -42,7 +40,6 @@ struct HttpServer::Impl {
   net::ServerOptions options;
   httplib::Server server;
   std::unique_ptr<net::ServerThread> thread;
-  std::atomic<int> listen_fd{-1};
 };
 
 net::Counter& HttpServer::Impl::Outcome(const Status& s) {
@@ -100,13 +97,6 @@ void HttpServer::Impl::ListEvidence(httplib::Response& res) {
 
 void HttpServer::Impl::Route() {
   net::ConfigureServer(server, options);
-  // Same socket options as ConfigureServer (SO_REUSEADDR only), but we keep
-  // the listening socket so that Start can raise its accept backlog.
-  server.set_socket_options([this](socket_t sock) {
-    int one = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    listen_fd = sock;
-  });
   server.Post("/add-checkpoint", [this](const httplib::Request& req, httplib::Response& res) {
     AddCheckpoint(req, res);
   });
@@ -129,13 +119,8 @@ HttpServer::HttpServer(Witness* witness, net::Registry* metrics, const net::Serv
 HttpServer::~HttpServer() { Stop(); }
 
 core::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
+  // ServerThread raises cpp-httplib's listen backlog of 5 to SOMAXCONN.
   KT_ASSIGN_OR_RETURN(impl_->thread, net::ServerThread::Start(impl_->server, host, port));
-  // cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections
-  // (say 50 clients at once) overflows the accept queue and some see their
-  // connection reset. Calling listen() again on a listening socket only
-  // changes its backlog (Linux), so raise it to the system maximum.
-  const int fd = impl_->listen_fd.load();
-  if (fd >= 0) ::listen(fd, SOMAXCONN);
   return impl_->thread->port();
 }
 
