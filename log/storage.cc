@@ -55,6 +55,9 @@ void UserState::Apply(uint64_t index, const core::Entry& entry) {
 Bytes EncodeUserState(const UserState& state) {
   core::Writer w;
   KT_CHECK(state.history.size() <= UINT32_MAX && state.devices.size() <= UINT16_MAX);
+  size_t size = 4 + 8 * state.history.size() + 2;
+  for (const DeviceState& d : state.devices) size += 1 + d.device.size() + 8 + 1 + 32;
+  w.Reserve(size);
   w.U32(static_cast<uint32_t>(state.history.size()));
   for (uint64_t i : state.history) w.U64(i);
   w.U16(static_cast<uint16_t>(state.devices.size()));
