@@ -20,10 +20,6 @@
 // Usage: log_http_load [--submitters 64] [--per-submitter 300]
 //   [--batch-interval 10] [--batch-max 32] [--connections 8] [--read-seconds 5]
 //   [--rate 20000] [--seconds 10]
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +45,7 @@
 #include "core/tile.h"
 #include "store/file_util.h"
 #include "tests/testing/process.h"
+#include "tests/testing/raw_http.h"
 
 namespace {
 
@@ -144,101 +141,6 @@ double VerifyBound(double seconds) {
   return static_cast<double>(total) / seconds;
 }
 
-// HttpRequest lays out one HTTP/1.1 keep-alive request.
-std::string HttpRequest(const std::string& method, const std::string& path,
-                        const std::string& body = "", const std::string& extra_headers = "") {
-  std::string r = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers;
-  if (method == "POST") {
-    r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n";
-  }
-  return r + "\r\n" + body;
-}
-
-// RawConn is one keep-alive HTTP/1.1 connection to 127.0.0.1 on a plain
-// socket: it sends pre-built request bytes and reads one response (status
-// line, headers, Content-Length body). Not thread-safe; one per worker.
-class RawConn {
- public:
-  explicit RawConn(int port) : port_(port) {}
-  ~RawConn() { Close(); }
-  RawConn(const RawConn&) = delete;
-  RawConn& operator=(const RawConn&) = delete;
-
-  // RoundTrip sends `request` and returns the response's status code, or -1
-  // on a network error (the connection is then reopened by the next call).
-  int RoundTrip(std::string_view request) {
-    if (fd_ < 0 && !Connect()) return -1;
-    for (size_t sent = 0; sent < request.size();) {
-      ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return Fail();
-      sent += static_cast<size_t>(n);
-    }
-    size_t header_end;
-    while ((header_end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Fill()) return Fail();
-    }
-    int status = std::atoi(buf_.c_str() + 9);  // "HTTP/1.1 200 ..."
-    size_t length = ContentLength(std::string_view(buf_).substr(0, header_end));
-    size_t total = header_end + 4 + length;
-    while (buf_.size() < total) {
-      if (!Fill()) return Fail();
-    }
-    buf_.erase(0, total);
-    return status;
-  }
-
- private:
-  bool Connect() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0) return false;
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      Close();
-      return false;
-    }
-    buf_.clear();
-    return true;
-  }
-  bool Fill() {
-    char tmp[16384];
-    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) return false;
-    buf_.append(tmp, static_cast<size_t>(n));
-    return true;
-  }
-  static size_t ContentLength(std::string_view headers) {
-    for (size_t pos = 0; (pos = headers.find("\r\n", pos)) != std::string_view::npos;) {
-      pos += 2;
-      constexpr std::string_view kName = "content-length:";
-      if (headers.size() - pos < kName.size()) break;
-      bool match = true;
-      for (size_t i = 0; i < kName.size() && match; ++i) {
-        match = std::tolower(static_cast<unsigned char>(headers[pos + i])) == kName[i];
-      }
-      if (match) return static_cast<size_t>(std::atoll(headers.data() + pos + kName.size()));
-    }
-    return 0;
-  }
-  int Fail() {
-    Close();
-    return -1;
-  }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  int port_;
-  int fd_ = -1;
-  std::string buf_;
-};
-
 // Phase describes one measured phase: `requests[w]` are worker w's
 // pre-built requests, sent in turn (cycling) on its own connection.
 struct Phase {
@@ -275,7 +177,10 @@ PhaseResult RunPhase(int port, pid_t node, const Phase& phase) {
                                : Clock::time_point::max();
   for (size_t w = 0; w < workers; w++) {
     ts.emplace_back([&, w] {
-      RawConn conn(port);
+      kt::testing::RawConn conn(port);
+      int status = 0;
+      std::string_view body;
+      std::string err;
       const std::vector<std::string>& list = phase.requests[w];
       std::vector<double> lat;
       lat.reserve(phase.per_worker != UINT64_MAX ? phase.per_worker : 1 << 20);
@@ -294,9 +199,9 @@ PhaseResult RunPhase(int port, pid_t node, const Phase& phase) {
           start = Clock::now();
           if (start >= end) break;
         }
-        int status = conn.RoundTrip(list[i % list.size()]);
+        bool sent = conn.RoundTrip(list[i % list.size()], &status, &body, &err);
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-        if (status == 200) {
+        if (sent && status == 200) {
           ok++;
           lat.push_back(ms);
         } else {
@@ -349,7 +254,8 @@ Phase WriteRequests(const Options& o) {
     for (int i = 0; i < o.per_submitter; i++) {
       std::string user = "load-" + std::to_string(s) + "-" + std::to_string(i) + "@example.org";
       p.requests[static_cast<size_t>(s)].push_back(
-          HttpRequest("POST", "/v1/bindings", BindingBody(user), auth));
+          kt::testing::HttpRequestBytes("POST", "/v1/bindings", BindingBody(user),
+                                        "application/json", auth));
     }
   }
   return p;
@@ -363,7 +269,7 @@ Phase ReadRequests(const Options& o, PathFn make_path) {
   for (int c = 0; c < o.connections; c++) {
     std::mt19937_64 rng(static_cast<uint64_t>(c) * 7919 + 1);
     for (int i = 0; i < 4096; i++) {
-      p.requests[static_cast<size_t>(c)].push_back(HttpRequest("GET", make_path(rng)));
+      p.requests[static_cast<size_t>(c)].push_back(kt::testing::HttpRequestBytes("GET", make_path(rng)));
     }
   }
   return p;
@@ -434,7 +340,8 @@ int main(int argc, char** argv) {
     kt::core::Tile t;
     t.level = 0;
     t.index = full_tiles == 0 ? 0 : rng() % full_tiles;
-    return "/" + kt::core::TilePath(t);
+    std::string path = "/";
+    return path.append(kt::core::TilePath(t));
   };
   Phase proofs = ReadRequests(o, proof_path), tiles = ReadRequests(o, tile_path);
   proofs.seconds = tiles.seconds = o.read_seconds;
