@@ -97,9 +97,7 @@ Status LmdbStorage::ReplayUsers() {
     if (next != head.size) return Status::Corruption("log storage: missing entries on replay");
     std::unique_lock lock(overlay_mu_);
     overlay_.clear();
-    for (auto& [user, state] : updated) {
-      overlay_.emplace(user, std::make_shared<const UserState>(std::move(state)));
-    }
+    for (auto& [user, state] : updated) overlay_.emplace(user, EncodeUserState(state));
     overlay_entries_ = head.size - through;
     return Status();
   });
@@ -244,7 +242,7 @@ StatusOr<UserState> LmdbStorage::ReadUser(std::string_view user) {
     // they are committed).
     std::shared_lock lock(overlay_mu_);
     auto it = overlay_.find(user);
-    if (it != overlay_.end()) return *it->second;
+    if (it != overlay_.end()) return DecodeUserState(it->second);
   }
   Status s = env_->View([&](const store::Txn& txn) -> Status {
     auto v = txn.Get(dbs_.users, core::AsBytes(user));
@@ -269,7 +267,7 @@ Status LmdbStorage::ReadUsers(std::span<const std::string_view> users,
       if (users[i].empty()) continue;
       auto it = overlay_.find(users[i]);
       if (it != overlay_.end()) {
-        (*out)[i] = *it->second;
+        KT_ASSIGN_OR_RETURN((*out)[i], DecodeUserState(it->second));
       } else {
         missing.push_back(i);
       }
@@ -345,7 +343,7 @@ StatusOr<UserState*> LmdbStorage::UserBase(const store::Txn& txn, UserMap& updat
   UserState base;
   auto o = overlay_.find(user);  // writers hold write_mu_: no concurrent change
   if (o != overlay_.end()) {
-    base = *o->second;
+    KT_ASSIGN_OR_RETURN(base, DecodeUserState(o->second));
   } else {
     if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
     auto v = txn.Get(dbs_.users, core::AsBytes(user));
@@ -361,9 +359,9 @@ StatusOr<UserState*> LmdbStorage::UserBase(const store::Txn& txn, UserMap& updat
 Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
   std::lock_guard write_lock(write_mu_);
   UserMap derived;  // when the batch carries no user states
-  // changed: the final state of each user of this batch; applied to
-  // overlay_ only once the transaction has committed.
-  std::vector<std::pair<std::string_view, UserPtr>> changed;
+  // changed: the final state of each user of this batch, encoded; applied
+  // to overlay_ only once the transaction has committed.
+  std::vector<std::pair<std::string_view, Bytes>> changed;
   bool flush = false;
   Status s = env_->Update([&](store::Txn& txn) -> Status {
     KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
@@ -375,36 +373,37 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
     KT_RETURN_IF_ERROR(PutHashes(txn, core::StoredHashCount(head.size), batch.stored_hashes));
     changed.clear();
     if (!batch.users.empty()) {
-      for (const auto& [user, state] : batch.users) changed.emplace_back(user, state);
+      changed.reserve(batch.users.size());
+      for (const auto& [user, state] : batch.users) {
+        changed.emplace_back(user, EncodeUserState(*state));
+      }
     } else {
       derived.clear();
       for (size_t i = 0; i < batch.decoded.size(); ++i) {
         KT_ASSIGN_OR_RETURN(UserState * user, UserBase(txn, derived, batch.decoded[i].user));
         user->Apply(batch.first_index + i, batch.decoded[i]);
       }
-      for (auto& [user, state] : derived) {
-        changed.emplace_back(user, std::make_shared<const UserState>(std::move(state)));
-      }
+      for (auto& [user, state] : derived) changed.emplace_back(user, EncodeUserState(state));
     }
     uint64_t size = head.size + batch.entries.size();
     flush = overlay_entries_ + batch.entries.size() >= user_flush_entries_;
     if (flush) {
       // Write every state newer than the database, in key order (B-tree
       // locality).
-      std::vector<std::pair<std::string_view, const UserState*>> dirty;
+      std::vector<std::pair<std::string_view, const Bytes*>> dirty;
       dirty.reserve(overlay_.size() + changed.size());
       std::unordered_set<std::string_view> in_batch;
       for (const auto& [user, state] : changed) {
         in_batch.insert(user);
-        dirty.emplace_back(user, state.get());
+        dirty.emplace_back(user, &state);
       }
       for (const auto& [user, state] : overlay_) {
-        if (in_batch.count(user) == 0) dirty.emplace_back(user, state.get());
+        if (in_batch.count(user) == 0) dirty.emplace_back(user, &state);
       }
       std::sort(dirty.begin(), dirty.end());
       for (const auto& [user, state] : dirty) {
         if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
-        KT_RETURN_IF_ERROR(txn.Put(dbs_.users, core::AsBytes(user), EncodeUserState(*state)));
+        KT_RETURN_IF_ERROR(txn.Put(dbs_.users, core::AsBytes(user), *state));
       }
       KT_RETURN_IF_ERROR(
           txn.Put(dbs_.meta, core::AsBytes(kUsersThroughKey), AsSpan(U64Key(size))));
@@ -413,9 +412,10 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
                    EncodeHead(size, batch.root, batch.checkpoint));
   });
   if (!s.ok()) return s;
+  OverlayMap flushed;  // freed after the lock is released
   std::unique_lock lock(overlay_mu_);
   if (flush) {
-    overlay_.clear();
+    flushed.swap(overlay_);
     overlay_entries_ = 0;
   } else {
     for (auto& [user, state] : changed) {
@@ -428,6 +428,7 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
     }
     overlay_entries_ += batch.entries.size();
   }
+  lock.unlock();
   return Status();
 }
 

@@ -77,8 +77,10 @@ class LmdbStorage : public LogStorage {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using UserMap = std::unordered_map<std::string, UserState, StringHash, std::equal_to<>>;
-  using UserPtr = std::shared_ptr<const UserState>;
-  using OverlayMap = std::unordered_map<std::string, UserPtr, StringHash, std::equal_to<>>;
+  // OverlayMap values are EncodeUserState bytes: one allocation per user
+  // (about a third of the decoded form's memory), written to the "users"
+  // database as they are.
+  using OverlayMap = std::unordered_map<std::string, Bytes, StringHash, std::equal_to<>>;
   LmdbStorage(std::unique_ptr<store::Env> env, Dbs dbs, uint64_t user_flush_entries)
       : env_(std::move(env)), dbs_(dbs), user_flush_entries_(user_flush_entries) {}
 
@@ -100,7 +102,7 @@ class LmdbStorage : public LogStorage {
   // Integrate under write_mu_ plus an exclusive overlay_mu_, read under a
   // shared overlay_mu_.
   mutable std::shared_mutex overlay_mu_;
-  OverlayMap overlay_;  // immutable states, shared with batches
+  OverlayMap overlay_;  // encoded states
   uint64_t overlay_entries_ = 0;  // entries reflected only in overlay_
 };
 
