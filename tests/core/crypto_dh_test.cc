@@ -162,6 +162,60 @@ TEST(Ed25519ToX25519Test, PublicAndPrivateConversionsAgree) {
   }
 }
 
+constexpr int kExpectedRandomAccepted = 34;
+constexpr char kExpectedTranscript[] =
+    "0b7992477676f4e94789d8156948e13fcee1619a26160d380f9c5f20a0c483c5";
+
+// AddOrderTwo returns the encoding of P + (0, -1), i.e. (-x, -y), for the
+// encoding of P = (x, y) with y != 0: y' = p - y and the sign bit flipped.
+Bytes AddOrderTwo(ByteSpan enc) {
+  static const Bytes kP = Hex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+  Bytes out(32);
+  int borrow = 0;
+  for (size_t i = 0; i < 32; i++) {
+    const int y = i == 31 ? (enc[i] & 0x7f) : enc[i];
+    int d = kP[i] - y - borrow;
+    borrow = d < 0 ? 1 : 0;
+    out[i] = static_cast<uint8_t>(d + 256 * borrow);
+  }
+  out[31] = static_cast<uint8_t>(out[31] | ((enc[31] & 0x80) ^ 0x80));
+  return out;
+}
+
+// Differential regression: 512 pseudo-random 32-byte strings (about half are
+// curve points, and 7 in 8 of those lie outside the prime-order subgroup, with
+// torsion of order 2, 4 or 8), 64 valid keys, and those keys plus the point of
+// order 2. The digest of all results (accepted + u, or refused) was produced by
+// the first implementation (a plain double-and-add [L]P and a separate
+// inversion, kept in git history); any rewrite must reproduce it exactly.
+TEST(Ed25519ToX25519Test, MatchesFirstImplementationOnRandomAndTorsionPoints) {
+  Bytes transcript;
+  int accepted_random = 0, accepted_valid = 0, accepted_shifted = 0;
+  auto feed = [&](ByteSpan in) {
+    auto r = Ed25519PublicToX25519(in);
+    if (!r.ok()) EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    transcript.push_back(r.ok() ? 1 : 0);
+    if (r.ok()) transcript.insert(transcript.end(), r->begin(), r->end());
+    return r.ok();
+  };
+  for (int i = 0; i < 512; i++) {
+    const std::string label = "kt ed25519->x25519 random " + std::to_string(i);
+    const Hash in = Sha256(AsBytes(label));
+    accepted_random += feed(in) ? 1 : 0;
+  }
+  for (int i = 0; i < 64; i++) {
+    const std::string label = "kt ed25519->x25519 seed " + std::to_string(i);
+    auto signer = Ed25519Signer::FromSeed(Sha256(AsBytes(label)));
+    ASSERT_TRUE(signer.ok());
+    accepted_valid += feed(signer->public_key()) ? 1 : 0;
+    accepted_shifted += feed(AddOrderTwo(signer->public_key())) ? 1 : 0;
+  }
+  EXPECT_EQ(accepted_valid, 64);
+  EXPECT_EQ(accepted_shifted, 0);
+  EXPECT_EQ(accepted_random, kExpectedRandomAccepted);
+  EXPECT_EQ(HexEncode(Sha256(transcript)), kExpectedTranscript);
+}
+
 TEST(Ed25519ToX25519Test, SeedConversionIsClampedSha512Prefix) {
   const Bytes seed = Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
   auto h = Sha512(seed);
