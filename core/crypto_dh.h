@@ -88,6 +88,18 @@ X25519KeyPair GenerateX25519();
 // Pure, variable-time (public inputs only) and thread-safe.
 StatusOr<X25519PublicKey> Ed25519PublicToX25519(ByteSpan ed25519_public);
 
+// Ed25519PublicToX25519Cached returns exactly what Ed25519PublicToX25519
+// returns, but remembers successful conversions in a bounded process-wide
+// cache (1024 entries, about 80 KiB; a new key may evict an older one), since
+// a device converts the same peers' identity keys again and again. Refused
+// keys are not cached (every call checks them again). The cache holds public
+// data only; its one observable effect is timing: a hit is ~100x faster, so
+// it reveals whether this process converted that key recently. Thread-safe.
+StatusOr<X25519PublicKey> Ed25519PublicToX25519Cached(ByteSpan ed25519_public);
+// ClearEd25519ToX25519Cache forgets every cached conversion (benchmarks of
+// the cold path, tests). Thread-safe.
+void ClearEd25519ToX25519Cache();
+
 // Ed25519SeedToX25519Private returns the first 32 bytes of SHA-512(seed)
 // clamped (RFC 7748 §5), i.e. the Ed25519 secret scalar, as libsodium's
 // crypto_sign_ed25519_sk_to_curve25519. The seed must have 32 bytes (KT_CHECK).

@@ -79,7 +79,8 @@ core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,
   }
   KT_RETURN_IF_ERROR(CheckSignedPrekey(bundle, options));
 
-  auto ik_b = core::Ed25519PublicToX25519(bundle.identity_key());
+  // Cached: a device keeps talking to the same peers (core/crypto_dh.h).
+  auto ik_b = core::Ed25519PublicToX25519Cached(bundle.identity_key());
   if (!ik_b.ok()) return ik_b.status().Annotate("x3dh: responder identity key");
   const core::X25519PrivateKey& ik_a = identity.dh_key();
   KT_ASSIGN_OR_RETURN(core::X25519PrivateKey ek_a, EphemeralKey(options));
@@ -141,7 +142,7 @@ core::StatusOr<ResponderResult> RespondWithKeys(const InitialMessage& message,
     }
     opk_b = std::move(opk).value();
   }
-  auto ik_a = core::Ed25519PublicToX25519(h.sender_identity_key);
+  auto ik_a = core::Ed25519PublicToX25519Cached(h.sender_identity_key);
   if (!ik_a.ok()) return ik_a.status().Annotate("x3dh: sender identity key");
   const core::X25519PrivateKey& ik_b = identity.dh_key();
 

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/encoding.h"
 #include "tests/testing/vectors.h"
@@ -193,7 +195,9 @@ TEST(Ed25519ToX25519Test, MatchesFirstImplementationOnRandomAndTorsionPoints) {
   int accepted_random = 0, accepted_valid = 0, accepted_shifted = 0;
   auto feed = [&](ByteSpan in) {
     auto r = Ed25519PublicToX25519(in);
-    if (!r.ok()) EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    }
     transcript.push_back(r.ok() ? 1 : 0);
     if (r.ok()) transcript.insert(transcript.end(), r->begin(), r->end());
     return r.ok();
@@ -214,6 +218,47 @@ TEST(Ed25519ToX25519Test, MatchesFirstImplementationOnRandomAndTorsionPoints) {
   EXPECT_EQ(accepted_shifted, 0);
   EXPECT_EQ(accepted_random, kExpectedRandomAccepted);
   EXPECT_EQ(HexEncode(Sha256(transcript)), kExpectedTranscript);
+}
+
+// The cached conversion returns what the uncached one returns, for more keys
+// than the cache holds (so entries are evicted and recomputed), from several
+// threads at once, before and after a Clear; refused keys stay refused.
+TEST(Ed25519ToX25519Test, CachedConversionEqualsUncached) {
+  std::vector<Bytes> keys;
+  std::vector<std::string> want;
+  for (int i = 0; i < 1500; i++) {
+    const std::string label = "kt cache " + std::to_string(i);
+    const Hash h = Sha256(AsBytes(label));
+    // Two in three valid keys, the rest pseudo-random bytes (mostly refused).
+    Bytes k;
+    if (i % 3 != 2) {
+      auto signer = Ed25519Signer::FromSeed(h);
+      KT_CHECK(signer.ok());
+      k.assign(signer->public_key().begin(), signer->public_key().end());
+    } else {
+      k.assign(h.begin(), h.end());
+    }
+    auto r = Ed25519PublicToX25519(k);
+    keys.push_back(k);
+    want.push_back(r.ok() ? HexEncode(*r) : r.status().ToString());
+  }
+  auto check_all = [&](size_t offset) {
+    for (size_t j = 0; j < keys.size(); j++) {
+      const size_t i = (j + offset) % keys.size();
+      auto r = Ed25519PublicToX25519Cached(keys[i]);
+      ASSERT_EQ(r.ok() ? HexEncode(*r) : r.status().ToString(), want[i]) << i;
+    }
+  };
+  ClearEd25519ToX25519Cache();
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; t++) threads.emplace_back([&, t] { check_all(t * 97); });
+  for (auto& t : threads) t.join();
+  check_all(0);  // mostly hits now
+  check_all(0);
+  ClearEd25519ToX25519Cache();
+  check_all(5);
+  EXPECT_FALSE(Ed25519PublicToX25519Cached(Bytes(31)).ok());
+  EXPECT_FALSE(Ed25519PublicToX25519Cached(Hex("0100000000000000000000000000000000000000000000000000000000000000")).ok());
 }
 
 TEST(Ed25519ToX25519Test, SeedConversionIsClampedSha512Prefix) {
