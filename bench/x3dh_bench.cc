@@ -10,7 +10,10 @@
 // + BM_Aes256GcmSeal. BM_Responder's bound: 2 x BM_X25519KeyParse (SPK, OPK)
 // + BM_Ed25519PublicToX25519 + 4 x BM_X25519 + 2 x BM_HkdfSha256 +
 // BM_Aes256GcmOpen. BM_X25519Raw is OpenSSL's bare derive (no key or context
-// setup), the floor of one DH.
+// setup), the floor of one DH. x3dh converts peer identity keys through a
+// bounded cache (core::Ed25519PublicToX25519Cached); every handshake
+// benchmark clears it each iteration, so its figure is the cold cost, and the
+// *Cached variants measure a peer seen before.
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 
@@ -132,6 +135,16 @@ void BM_Ed25519PublicToX25519(benchmark::State& state) {
 }
 BENCHMARK(BM_Ed25519PublicToX25519);
 
+// The cached conversion x3dh uses, for a peer converted before (a hit).
+void BM_Ed25519PublicToX25519Cached(benchmark::State& state) {
+  for (auto _ : state) {
+    auto u = core::Ed25519PublicToX25519Cached(F().bob.public_key());
+    if (!u.ok()) std::abort();
+    benchmark::DoNotOptimize(u);
+  }
+}
+BENCHMARK(BM_Ed25519PublicToX25519Cached);
+
 void BM_HkdfSha256(benchmark::State& state) {
   const core::Bytes salt(32, 0), ikm(160, 7), info(83, 1);
   for (auto _ : state) benchmark::DoNotOptimize(core::HkdfSha256(salt, ikm, info, 44));
@@ -162,12 +175,28 @@ void BM_InitiatorCrypto(benchmark::State& state) {
   x3dh::InitiatorOptions o;
   o.now = kNow;
   for (auto _ : state) {
+    core::ClearEd25519ToX25519Cache();  // cold: the peer key is converted
     auto r = x3dh::Initiate(vb, me, "alice@example.org", "laptop", f.plaintext, o);
     if (!r.ok()) std::abort();
     benchmark::DoNotOptimize(r);
   }
 }
 BENCHMARK(BM_InitiatorCrypto);
+
+// The same for a peer whose identity key is in the conversion cache.
+void BM_InitiatorCryptoCached(benchmark::State& state) {
+  const Fixture& f = F();
+  const x3dh::VerifiedBundle vb = x3dh::VerifiedBundleTestPeer::Make(f.bundle);
+  const x3dh::DeviceIdentity me(f.alice);
+  x3dh::InitiatorOptions o;
+  o.now = kNow;
+  for (auto _ : state) {
+    auto r = x3dh::Initiate(vb, me, "alice@example.org", "laptop", f.plaintext, o);
+    if (!r.ok()) std::abort();
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_InitiatorCryptoCached);
 
 // The same from a bare Ed25519Signer: one more X25519 key setup per call.
 void BM_InitiatorCryptoFromSigner(benchmark::State& state) {
@@ -176,6 +205,7 @@ void BM_InitiatorCryptoFromSigner(benchmark::State& state) {
   x3dh::InitiatorOptions o;
   o.now = kNow;
   for (auto _ : state) {
+    core::ClearEd25519ToX25519Cache();  // cold: the peer key is converted
     auto r = x3dh::Initiate(vb, f.alice, "alice@example.org", "laptop", f.plaintext, o);
     if (!r.ok()) std::abort();
     benchmark::DoNotOptimize(r);
@@ -195,6 +225,7 @@ void BM_Responder(benchmark::State& state) {
   };
   const x3dh::DeviceIdentity me(f.bob);
   for (auto _ : state) {
+    core::ClearEd25519ToX25519Cache();  // cold: the peer key is converted
     auto r = x3dh::Respond(f.message, me, spk, opk);
     if (!r.ok()) std::abort();
     benchmark::DoNotOptimize(r);
@@ -228,12 +259,33 @@ void BM_ResponderStoredKeys(benchmark::State& state) {
   };
   const x3dh::DeviceIdentity me(f.bob);
   for (auto _ : state) {
+    core::ClearEd25519ToX25519Cache();  // cold: the peer key is converted
     auto r = x3dh::RespondWithKeys(f.message, me, spk_lookup, opk_lookup);
     if (!r.ok()) std::abort();
     benchmark::DoNotOptimize(r);
   }
 }
 BENCHMARK(BM_ResponderStoredKeys);
+
+// The same for a sender whose identity key is in the conversion cache.
+void BM_ResponderStoredKeysCached(benchmark::State& state) {
+  const Fixture& f = F();
+  auto spk = core::X25519PrivateKey::FromBytes(f.spk.private_key.span());
+  if (!spk.ok()) std::abort();
+  x3dh::ParsedPrekeyLookup spk_lookup = [&](uint32_t) -> core::StatusOr<core::X25519PrivateKey> {
+    return *spk;
+  };
+  x3dh::ParsedPrekeyLookup opk_lookup = [&f](uint32_t) {
+    return core::X25519PrivateKey::FromKeyPair(f.opk.private_key.span(), f.opk.public_key);
+  };
+  const x3dh::DeviceIdentity me(f.bob);
+  for (auto _ : state) {
+    auto r = x3dh::RespondWithKeys(f.message, me, spk_lookup, opk_lookup);
+    if (!r.ok()) std::abort();
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_ResponderStoredKeysCached);
 
 // DeviceBench is a real device store (LMDB in a temp dir) with `n` OPKs
 // published and `n` initial messages to it made in advance, each naming its
@@ -300,6 +352,7 @@ void RunProcess(benchmark::State& state, bool with_opk, bool durable) {
   DeviceBench d(kDeviceBenchMessages + 1, with_opk, durable);
   size_t i = 0;
   for (auto _ : state) {
+    core::ClearEd25519ToX25519Cache();  // cold: the peer key is converted
     auto r = x3dh::ProcessInitialMessage(*d.store, d.messages[i++], kNow);
     if (!r.ok() || r->duplicate) std::abort();
     benchmark::DoNotOptimize(r);
@@ -325,6 +378,7 @@ void BM_ProcessBatch100Durable(benchmark::State& state) {
   DeviceBench d(kDeviceBenchMessages + 1, true, true);
   size_t i = 0;
   for (auto _ : state) {
+    core::ClearEd25519ToX25519Cache();  // cold: the peer key is converted
     auto rs = x3dh::ProcessInitialMessages(
         *d.store, std::span<const x3dh::InitialMessage>(d.messages.data() + i, kBatch), kNow);
     i += kBatch;
