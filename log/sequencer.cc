@@ -6,10 +6,12 @@
 // The sequencer thread (inside io_.run()) owns the tree frontier and the
 // in-flight user states: it takes a batch, checks, hashes and signs it
 // (Prepare) and queues it for the commit thread, which makes batches durable
-// strictly in order (LogStorage::Integrate), runs the on-integrated hook and
-// answers the submitters. The two overlap: batch k+1 is prepared while batch
-// k is being committed (at most kMaxQueuedBatches wait), so throughput is
-// max(CPU, commit) rather than their sum.
+// strictly in order (LogStorage::Integrate) and runs the on-integrated hook;
+// the answers to the submitters are then posted back to the sequencer thread,
+// so the commit thread's time is the durable commits alone. The two overlap:
+// batch k+1 is prepared while batch k is being committed (at most
+// kMaxQueuedBatches wait), so throughput is max(CPU, commit) rather than
+// their sum.
 //
 // Security reasoning (DESIGN.md "Sequencing"): a submitter is answered only
 // after the batch holding its entry is durable. The tree in memory runs
@@ -158,6 +160,8 @@ class Sequencer::Impl {
     std::vector<Status> verdicts;
     IntegrationBatch out;
     uint64_t size = 0;  // tree size once out is integrated
+    Status commit;      // set by Commit: OK, or why the batch is not durable
+    std::chrono::steady_clock::time_point durable;  // when Commit finished
   };
   // InflightUser is a user's state as the sequencer sees it: including the
   // batches prepared but not yet durable. `state` is shared with those
@@ -201,9 +205,11 @@ class Sequencer::Impl {
   // inline when that thread does not run).
   void Enqueue(std::unique_ptr<Prepared> p);
   void CommitLoop();
-  // Commit makes p durable (unless sequencing already failed) and answers.
-  void Commit(Prepared& p);
-  void Answer(Prepared& p, const Status& commit);
+  // Commit makes p durable (unless sequencing already failed), runs the
+  // hook, and has p answered: on the sequencer thread while it runs (the
+  // commit thread then only does the durable commits), else inline.
+  void Commit(std::unique_ptr<Prepared> p);
+  void Answer(Prepared& p);
 
   // Metrics (null when options_.metrics is null); updates are lock-free.
   struct Metrics {
@@ -244,6 +250,8 @@ class Sequencer::Impl {
   std::condition_variable commit_cv_;
   std::deque<std::unique_ptr<Prepared>> commit_queue_;  // commit_mu_
   bool commit_stop_ = false;                             // commit_mu_
+  // answer_on_io_: Commit posts the answers to io_ (the sequencer thread).
+  std::atomic<bool> answer_on_io_{false};
 
   mutable std::mutex mu_;
   std::deque<ItemPtr> pool_;                          // guarded by mu_
@@ -309,6 +317,7 @@ void Sequencer::Impl::Start() {
     if (started_) return;
     started_ = true;
   }
+  answer_on_io_ = true;
   commit_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "kt-commit");
     CommitLoop();
@@ -354,12 +363,16 @@ void Sequencer::Impl::Stop() {
     });
     work_.reset();
     thread_.join();
+    answer_on_io_ = false;  // the commit thread answers what is left itself
     {
       std::lock_guard lock(commit_mu_);
       commit_stop_ = true;
     }
     commit_cv_.notify_all();
     commit_thread_.join();
+    // Answers posted after the sequencer thread returned.
+    io_.restart();
+    io_.run();
   } else {
     while (RunBatch()) {
     }
@@ -547,7 +560,7 @@ std::unique_ptr<Sequencer::Impl::Prepared> Sequencer::Impl::Prepare(std::vector<
 
 void Sequencer::Impl::Enqueue(std::unique_ptr<Prepared> p) {
   if (!commit_thread_.joinable()) {
-    Commit(*p);
+    Commit(std::move(p));
     return;
   }
   std::unique_lock lock(commit_mu_);
@@ -567,19 +580,19 @@ void Sequencer::Impl::CommitLoop() {
       commit_queue_.pop_front();
     }
     commit_cv_.notify_all();  // room for the sequencer
-    Commit(*p);
+    Commit(std::move(p));
   }
 }
 
-void Sequencer::Impl::Commit(Prepared& p) {
-  Status commit;
-  if (!p.out.entries.empty()) {
+void Sequencer::Impl::Commit(std::unique_ptr<Prepared> p) {
+  Status& commit = p->commit;
+  if (!p->out.entries.empty()) {
     {
       std::lock_guard lock(mu_);
       if (!fatal_.ok()) commit = Status::Unavailable("sequencer stopped: " + fatal_.message());
     }
     if (commit.ok()) {
-      Status s = storage_.Integrate(p.out);
+      Status s = storage_.Integrate(p->out);
       if (!s.ok()) {
         // The outcome on disk is unknown: stop for good (see the top).
         std::lock_guard lock(mu_);
@@ -588,23 +601,29 @@ void Sequencer::Impl::Commit(Prepared& p) {
       }
     }
     if (commit.ok()) {
-      committed_seq_.store(p.seq, std::memory_order_release);
+      committed_seq_.store(p->seq, std::memory_order_release);
       if (metrics_.entries != nullptr) {
-        metrics_.entries->Inc(p.out.entries.size());
-        metrics_.batch_entries->Observe(static_cast<double>(p.out.entries.size()));
+        metrics_.entries->Inc(p->out.entries.size());
+        metrics_.batch_entries->Observe(static_cast<double>(p->out.entries.size()));
+        metrics_.integration_seconds->Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - p->start).count());
       }
-      if (on_integrated_) on_integrated_(p.out.checkpoint, p.size);
+      if (on_integrated_) on_integrated_(p->out.checkpoint, p->size);
     }
   }
-  Answer(p, commit);
+  p->durable = std::chrono::steady_clock::now();
+  if (answer_on_io_) {
+    std::shared_ptr<Prepared> shared = std::move(p);
+    asio::post(io_, [this, shared] { Answer(*shared); });
+  } else {
+    Answer(*p);
+  }
 }
 
-void Sequencer::Impl::Answer(Prepared& p, const Status& commit) {
-  auto end = std::chrono::steady_clock::now();
+void Sequencer::Impl::Answer(Prepared& p) {
+  auto end = p.durable;
+  const Status& commit = p.commit;
   bool integrated = !p.out.entries.empty() && commit.ok();
-  if (metrics_.integration_seconds != nullptr && integrated) {
-    metrics_.integration_seconds->Observe(std::chrono::duration<double>(end - p.start).count());
-  }
   // Detach the items under the lock: a duplicate that arrives from now on
   // is a new submission, and nothing else touches these items.
   {

@@ -115,9 +115,9 @@ class Sequencer {
 
   // Submit queues a submission. `done` is called exactly once: immediately
   // with Unavailable("pool full") when the pool is full (or "shutting down"
-  // / the fatal error after a storage failure), otherwise on the commit
-  // thread after the batch that holds it is durable (or with the check's
-  // error, or the storage error). A submission whose entry equals (ignoring
+  // / the fatal error after a storage failure), otherwise on the sequencer
+  // thread (during Stop: the thread calling Stop) after the batch that holds
+  // it is durable (or with the check's error, or the storage error). A submission whose entry equals (ignoring
   // timestamp_ms, and prev when !prev_given) one that is still pending or
   // being integrated shares its result: one index, both are answered.
   // `done` must not block for long; it may call Submit.
