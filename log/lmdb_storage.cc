@@ -408,6 +408,10 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
       KT_RETURN_IF_ERROR(
           txn.Put(dbs_.meta, core::AsBytes(kUsersThroughKey), AsSpan(U64Key(size))));
     }
+    if (batch.witnessed && !batch.entries.empty()) {
+      KT_RETURN_IF_ERROR(
+          txn.Put(dbs_.witnessed, AsSpan(U64Key(size)), core::AsBytes(batch.checkpoint)));
+    }
     return txn.Put(dbs_.meta, core::AsBytes(kTreeKey),
                    EncodeHead(size, batch.root, batch.checkpoint));
   });

@@ -89,6 +89,7 @@ Status MemoryStorage::Integrate(const IntegrationBatch& batch) {
   state_.size = entries_.size();
   state_.root = batch.root;
   state_.checkpoint = batch.checkpoint;
+  if (batch.witnessed && !batch.entries.empty()) witnessed_[state_.size] = batch.checkpoint;
   return Status();
 }
 

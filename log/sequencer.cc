@@ -507,6 +507,7 @@ std::unique_ptr<Sequencer::Impl::Prepared> Sequencer::Impl::Prepare(std::vector<
   last_timestamp_ = std::max(last_timestamp_, options_.now_ms());
   IntegrationBatch& out = p->out;
   out.first_index = tree_.size();
+  out.witnessed = options_.checkpoints_witnessed;
   out.entries.reserve(p->items.size());
   for (size_t i = 0; i < p->items.size(); ++i) {
     if (!p->verdicts[i].ok()) continue;  // the user's state could not be read

@@ -82,6 +82,10 @@ struct SequencerOptions {
   // commit), kt_log_time_to_integrate_seconds (Submit to durable, per
   // submission) and kt_log_submissions_rejected_total{reason}.
   net::Registry* metrics = nullptr;
+  // checkpoints_witnessed: every batch's checkpoint is also stored as the
+  // witnessed checkpoint in the batch's own commit (IntegrationBatch::
+  // witnessed); for a log whose witness policy needs no cosignature.
+  bool checkpoints_witnessed = false;
 };
 
 // Sequencer owns the sequencer thread. Thread-safety: Submit, pending and

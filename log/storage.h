@@ -111,6 +111,11 @@ struct IntegrationBatch {
   std::vector<Hash> stored_hashes;
   Hash root{};             // RFC 6962 root of the new tree
   std::string checkpoint;  // log-signed checkpoint for the new size and root
+  // witnessed: also store `checkpoint` as the witnessed checkpoint of the new
+  // size, in the same atomic write (a log whose witness policy needs no
+  // cosignature, DESIGN.md "Witnessed checkpoints"), saving a second durable
+  // commit per batch. Ignored for an empty batch.
+  bool witnessed = false;
   // users optionally carries the new state of every user whose entries the
   // batch holds (each user once), derived by the caller with ReadUser +
   // UserState::Apply over `decoded` in order. When it is empty the storage

@@ -347,7 +347,11 @@ void WitnessCollector::Publish(const std::string& note, uint64_t size, size_t co
       if (size < published_size_) return;
       if (size == published_size_ && cosignatures <= published_cosignatures_) return;
     }
-    s = storage_.PublishWitnessed(note, size);
+    // The sequencer may have stored it already, in the batch's own commit
+    // (SequencerOptions::checkpoints_witnessed): do not write it again.
+    auto stored = storage_.ReadWitnessed(size);
+    bool already = stored.ok() && stored->size == size && stored->checkpoint == note;
+    s = already ? Status() : storage_.PublishWitnessed(note, size);
     if (s.ok()) {
       published_any_ = true;
       published_size_ = size;

@@ -97,6 +97,10 @@ class WitnessCollector {
   // published or `deadline` passes (or Stop), and reports whether it was.
   bool WaitWitnessed(uint64_t min_size, std::chrono::steady_clock::time_point deadline);
 
+  // QuorumWithoutWitnesses: no policy, or a quorum that holds with no
+  // cosignature; every log-signed checkpoint is then published as witnessed.
+  bool QuorumWithoutWitnesses() const;
+
   // witnessed_size is the largest size published by this collector (or
   // found in storage at Start).
   uint64_t witnessed_size() const;
@@ -125,7 +129,6 @@ class WitnessCollector {
   // Record applies an attempt's result (mu_ held) and returns what to publish.
   std::optional<Publication> Record(Witness& w, Round& round, AttemptResult result);
   void Publish(const std::string& note, uint64_t size, size_t cosignatures);
-  bool QuorumWithoutWitnesses() const;
 
   LogStorage& storage_;
   std::optional<core::Policy> policy_;

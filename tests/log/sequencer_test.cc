@@ -324,6 +324,31 @@ TEST_F(SequencerTest, RestartContinuesFromTheCommittedTree) {
   EXPECT_TRUE(core::VerifyConsistency({a.size, b.size, *path}, a.root, b.root).ok());
 }
 
+TEST_F(SequencerTest, WitnessedCheckpointsAreStoredInTheBatchCommit) {
+  MakeSequencer({.checkpoints_witnessed = true});
+  EXPECT_EQ(storage_->ReadTreeState()->witnessed_size, 0u);
+  EXPECT_TRUE(storage_->ReadTreeState()->witnessed_checkpoint.empty());
+  sequencer_->Start();
+  auto f = sequencer_->Submit(Sub(TestEntry("w", "a")));
+  auto r = Get(f);
+  ASSERT_TRUE(r.ok());
+  auto head = storage_->ReadTreeState();
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->witnessed_size, r->checkpoint_size);
+  EXPECT_EQ(head->witnessed_checkpoint, r->checkpoint);
+  auto w = storage_->ReadWitnessed(r->index + 1);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->checkpoint, r->checkpoint);
+}
+
+TEST_F(SequencerTest, CheckpointsAreNotWitnessedByDefault) {
+  MakeSequencer();
+  sequencer_->Start();
+  auto f = sequencer_->Submit(Sub(TestEntry("w", "b")));
+  ASSERT_TRUE(Get(f).ok());
+  EXPECT_EQ(storage_->ReadWitnessed(1).status().code(), Status::Code::kNotFound);
+}
+
 TEST_F(SequencerTest, ReportsMetrics) {
   net::Registry registry;
   MakeSequencer({.max_pool = 3, .metrics = &registry});
