@@ -232,6 +232,41 @@ void PrintCpu(const char* what, const PhaseResult& r) {
               1e6 * r.node_cpu / static_cast<double>(std::max<uint64_t>(1, r.ok)));
 }
 
+// ServerTimeToIntegrate reads ktlog's kt_log_time_to_integrate_seconds
+// histogram (Submit -> durable, per submission, server side) from /metrics
+// and prints the bucket bounds that hold its p50 and p99.
+void PrintServerTimeToIntegrate(int port) {
+  kt::testing::RawConn conn(port);
+  int status = 0;
+  std::string_view body;
+  std::string err;
+  if (!conn.RoundTrip(kt::testing::HttpRequestBytes("GET", "/metrics"), &status, &body, &err) ||
+      status != 200) {
+    std::printf("  server-side time to integrate: /metrics unavailable\n");
+    return;
+  }
+  constexpr std::string_view kBucket = "kt_log_time_to_integrate_seconds_bucket{le=\"";
+  std::vector<std::pair<std::string, double>> buckets;  // le, cumulative count
+  for (size_t pos = 0; (pos = body.find(kBucket, pos)) != std::string_view::npos;) {
+    size_t le_end = body.find('"', pos + kBucket.size());
+    size_t value = body.find(' ', le_end);
+    if (le_end == std::string_view::npos || value == std::string_view::npos) break;
+    buckets.emplace_back(std::string(body.substr(pos + kBucket.size(), le_end - pos - kBucket.size())),
+                         std::atof(std::string(body.substr(value + 1, 24)).c_str()));
+    pos = value;
+  }
+  if (buckets.empty() || buckets.back().second == 0) return;
+  auto bucket_of = [&](double q) {
+    for (const auto& [le, n] : buckets) {
+      if (n >= q * buckets.back().second) return le;
+    }
+    return buckets.back().first;
+  };
+  std::printf("  server-side time to integrate (Submit -> durable, %.0f submissions): p50 <= %s s, "
+              "p99 <= %s s (histogram bucket bounds)\n",
+              buckets.back().second, bucket_of(0.5).c_str(), bucket_of(0.99).c_str());
+}
+
 std::string BindingBody(const std::string& user) {
   auto k = kt::core::Ed25519Signer::Generate();
   const auto& ik = k.public_key();
@@ -328,6 +363,7 @@ int main(int argc, char** argv) {
               Percentile(w.latencies_ms, 0.5), Percentile(w.latencies_ms, 0.99),
               2 * o.batch_interval_ms);
   PrintCpu("writes", w);
+  PrintServerTimeToIntegrate(port);
 
   uint64_t size = w.ok;
   if (size == 0) return 1;
