@@ -42,7 +42,8 @@ StatusOr<x3dh::VerifiedBundle> BundleVerifier::Verify(const x3dh::PrekeyBundle& 
   if (!verifier.ok()) return X3dhFailure(X3dhError::kSignatureInvalid, verifier.status().message());
   Status spk = x3dh::VerifySignedPrekey(*verifier, bundle.signed_prekey);
   if (!spk.ok()) return X3dhFailure(X3dhError::kSignatureInvalid, spk.message());
-  return x3dh::VerifiedBundle(bundle, logged->entry.identity_key);
+  // The SPK signature was verified just above: Initiate need not redo it.
+  return x3dh::VerifiedBundle(bundle, logged->entry.identity_key, /*spk_signature_verified=*/true);
 }
 
 StatusOr<x3dh::VerifiedBundle> BundleVerifier::VerifyFromLog(const x3dh::PrekeyBundle& bundle,

@@ -26,12 +26,15 @@ bool ValidId(std::string_view id) { return !id.empty() && id.size() <= 255; }
 // that a forged or stale SPK never touches our identity key.
 core::Status CheckSignedPrekey(const VerifiedBundle& vb, const InitiatorOptions& options) {
   const SignedPrekey& spk = vb.bundle().signed_prekey;
-  auto verifier = core::Ed25519Verifier::Create(vb.identity_key());
-  if (!verifier.ok()) {
-    return X3dhFailure(X3dhError::kSignatureInvalid, "identity key is not an Ed25519 key");
-  }
-  if (!VerifySignedPrekey(*verifier, spk).ok()) {
-    return X3dhFailure(X3dhError::kSignatureInvalid, "signed prekey signature does not verify");
+  // A bundle from kt::client's BundleVerifier had its signature checked there.
+  if (!vb.spk_signature_verified()) {
+    auto verifier = core::Ed25519Verifier::Create(vb.identity_key());
+    if (!verifier.ok()) {
+      return X3dhFailure(X3dhError::kSignatureInvalid, "identity key is not an Ed25519 key");
+    }
+    if (!VerifySignedPrekey(*verifier, spk).ok()) {
+      return X3dhFailure(X3dhError::kSignatureInvalid, "signed prekey signature does not verify");
+    }
   }
   const uint64_t now = NowSeconds(options);
   if (spk.created > now && spk.created - now > options.max_clock_skew_seconds) {
@@ -56,8 +59,9 @@ core::StatusOr<core::X25519PrivateKey> EphemeralKey(const InitiatorOptions& opti
 
 }  // namespace
 
-VerifiedBundle::VerifiedBundle(PrekeyBundle bundle, const core::Ed25519PublicKey& logged_identity_key)
-    : bundle_(std::move(bundle)) {
+VerifiedBundle::VerifiedBundle(PrekeyBundle bundle, const core::Ed25519PublicKey& logged_identity_key,
+                               bool spk_signature_verified)
+    : bundle_(std::move(bundle)), spk_signature_verified_(spk_signature_verified) {
   KT_CHECK(bundle_.identity_key == logged_identity_key);
 }
 

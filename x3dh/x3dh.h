@@ -110,6 +110,10 @@ class VerifiedBundle {
   const PrekeyBundle& bundle() const { return bundle_; }
   // identity_key is the device's logged Ed25519 identity key.
   const core::Ed25519PublicKey& identity_key() const { return bundle_.identity_key; }
+  // spk_signature_verified: whoever made this bundle already verified the
+  // SPK signature under identity_key (BundleVerifier does), so Initiate
+  // does not verify it a second time. False for VerifiedBundleTestPeer.
+  bool spk_signature_verified() const { return spk_signature_verified_; }
 
  private:
   friend class ::kt::client::BundleVerifier;
@@ -120,9 +124,11 @@ class VerifiedBundle {
   // The caller has verified that `logged_identity_key` is the current logged
   // key of bundle.user/bundle.device; a bundle carrying another key is a bug
   // in the caller (KT_CHECK; the verifier reports kKeyChanged instead).
-  VerifiedBundle(PrekeyBundle bundle, const core::Ed25519PublicKey& logged_identity_key);
+  VerifiedBundle(PrekeyBundle bundle, const core::Ed25519PublicKey& logged_identity_key,
+                 bool spk_signature_verified = false);
 
   PrekeyBundle bundle_;
+  bool spk_signature_verified_ = false;
 };
 
 // InitiatorOptions tune Initiate. The defaults suit production.
@@ -145,7 +151,8 @@ struct InitiatorResult {
 // Initiate runs X3DH as the initiator `identity` (device sender_device of
 // sender_user) against `bundle` and encrypts `plaintext` for it. Before any
 // DH it verifies the SPK signature under the bundle's identity key
-// (kSignatureInvalid) and the SPK's age (kSpkExpired). InvalidArgument for
+// (kSignatureInvalid; skipped when bundle.spk_signature_verified(), i.e. the
+// verifier that made it already did) and the SPK's age (kSpkExpired). InvalidArgument for
 // bad ids or an identity key unusable for DH; VerificationFailed if a DH is
 // all zero. Thread-safe.
 core::StatusOr<InitiatorResult> Initiate(const VerifiedBundle& bundle,

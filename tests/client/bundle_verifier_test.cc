@@ -60,6 +60,8 @@ TEST_F(BundleVerifierTest, AcceptsLoggedKeyWithValidSpk) {
   auto v = BundleVerifier::VerifyFromLog(Bundle(phone_, phone_), *lookup_, nullptr);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(v->identity_key(), phone_.public_key());
+  // The verifier checked the SPK signature, so Initiate does not redo it.
+  EXPECT_TRUE(v->spk_signature_verified());
 }
 
 TEST_F(BundleVerifierTest, RefusesWithReasons) {
