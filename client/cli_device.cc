@@ -228,36 +228,40 @@ int CmdDevicePublish(CliEnv& env) {
   net::HttpClient http;
   PrekeyClient prekeys(ResolveLogUrl(env), http);
   const AuthHeader auth = DeviceAuthFor(s);
-  std::optional<uint64_t> count;
-  std::optional<uint32_t> published_spk;
-  auto c = prekeys.Count(s.user(), s.device(), auth);
-  if (c.ok()) {
-    count = c->opk_count;
-    published_spk = c->spk_id;
-  } else if (c.status().code() != Status::Code::kNotFound) {
-    return Fail(env, c.status());
+  // Two rounds at most: a 409 opk_id_reused means an earlier attempt of the
+  // same upload reached the directory (ids are never reused); it is
+  // confirmed and the state asked again.
+  StatusOr<UploadResult> r = Status::Internal("no upload");
+  x3dh::PrekeyUpload upload;
+  for (int round = 0; round < 2; round++) {
+    auto c = prekeys.Count(s.user(), s.device(), auth);
+    if (!c.ok() && c.status().code() != Status::Code::kNotFound) return Fail(env, c.status());
+    std::optional<uint64_t> count;
+    if (c.ok()) count = c->opk_count;
+    auto prepared = s.PrepareUpload(env.ctx->clock(), count);
+    if (!prepared.ok()) return Fail(env, prepared.status());
+    upload = std::move(prepared).value();
+    if (c.ok() && upload.opks.empty() && c->spk_id == upload.spk.spk_id &&
+        c->spk_created == upload.spk.created) {
+      env.out() << "prekeys up to date: spk " << upload.spk.spk_id << ", " << *count
+                << " one-time prekeys in the directory\n";
+      return kExitOk;
+    }
+    r = prekeys.Upload(s.user(), s.device(), x3dh::PrekeyUploadToJson(upload), auth);
+    const bool reused = !r.ok() && r.status().message().find("opk_id_reused") != std::string::npos;
+    if (!r.ok() && !reused) return Fail(env, r.status());
+    Status confirmed = s.ConfirmUpload(upload);
+    if (!confirmed.ok()) return Fail(env, confirmed);
+    if (r.ok()) break;
   }
-  auto upload = s.PrepareUpload(env.ctx->clock(), count);
-  if (!upload.ok()) return Fail(env, upload.status());
-  if (upload->opks.empty() && published_spk == upload->spk.spk_id) {
-    env.out() << "prekeys up to date: spk " << upload->spk.spk_id << ", " << *count
-              << " one-time prekeys in the directory\n";
-    return kExitOk;
-  }
-  auto r = prekeys.Upload(s.user(), s.device(), x3dh::PrekeyUploadToJson(*upload), auth);
-  if (!r.ok() && r.status().message().find("opk_id_reused") == std::string::npos) {
-    return Fail(env, r.status());
-  }
-  Status confirmed = s.ConfirmUpload(*upload);
-  if (!confirmed.ok()) return Fail(env, confirmed);
   if (!r.ok()) return Fail(env, r.status());
   if (env.json()) {
-    env.out() << json{{"spk_id", r->spk_id}, {"uploaded_opks", upload->opks.size()},
+    env.out() << json{{"spk_id", r->spk_id}, {"uploaded_opks", upload.opks.size()},
                       {"opk_count", r->opk_count}}.dump()
               << "\n";
     return kExitOk;
   }
-  env.out() << "published spk " << r->spk_id << " and " << upload->opks.size()
+  env.out() << "published spk " << r->spk_id << " and " << upload.opks.size()
             << " one-time prekeys; the directory now holds " << r->opk_count << "\n";
   return kExitOk;
 }
