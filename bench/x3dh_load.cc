@@ -13,12 +13,17 @@
 //           pinned key, SPK signature), runs x3dh::Initiate and POSTs the
 //           message (the path a client with a fresh lookup takes);
 //   full:   each handshake is kt send's SendToUser (lookup + history again).
-// Bound printed beside it, measured in the same run: the same handshake
+// It prints the rate, latency, the CPU time per handshake of the client and
+// of the server (load-independent, unlike the wall-clock rate on a shared
+// machine) and, measured in the same run, the bound: the same handshake
 // with no network and no server (CheckBundleItem + Initiate on a fetched
 // bundle) per thread on every core: the client's share of the CPU.
 // Usage: x3dh_load [--initiators 8] [--recipients 16] [--seconds 4]
 //   [--mode cached|full] [--http-threads 32]
 #include <csignal>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -249,6 +254,34 @@ double ClientBound(std::vector<Initiator>& initiators, const client::BundleItem&
   return static_cast<double>(total) / seconds;
 }
 
+// CpuSeconds of this process (all threads) and of process `pid` (from
+// /proc/<pid>/stat utime + stime): CPU time is what a handshake costs
+// whatever else shares the machine.
+double SelfCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double ProcCpuSeconds(pid_t pid) {
+  auto text = kt::store::ReadFile("/proc/" + std::to_string(pid) + "/stat", 1 << 16);
+  if (!text.ok()) return 0;
+  // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
+  std::string rest = text->substr(text->rfind(')') + 2);
+  std::vector<std::string> f;
+  size_t pos = 0;
+  while (pos < rest.size()) {
+    size_t sp = rest.find(' ', pos);
+    if (sp == std::string::npos) sp = rest.size();
+    f.push_back(rest.substr(pos, sp - pos));
+    pos = sp + 1;
+  }
+  if (f.size() < 13) return 0;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(f[11]) + std::stod(f[12])) / ticks;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -315,7 +348,12 @@ int main(int argc, char** argv) {
   if (!one.ok()) return 1;
   double bound = ClientBound(initiators, one->bundles[0], 2.0);
 
+  const double client_cpu0 = SelfCpuSeconds();
+  const double server_cpu0 = ProcCpuSeconds((*log)->pid());
   RunResult r = Run(o, base, initiators, recipients);
+  const double client_us = (SelfCpuSeconds() - client_cpu0) * 1e6 / static_cast<double>(std::max<uint64_t>(1, r.ok));
+  const double server_us = (ProcCpuSeconds((*log)->pid()) - server_cpu0) * 1e6 /
+                           static_cast<double>(std::max<uint64_t>(1, r.ok));
   double rate = static_cast<double>(r.ok) / r.seconds;
   std::printf("x3dh_load mode=%s initiators=%d recipients=%d seconds=%.1f\n", o.mode.c_str(),
               o.initiators, o.recipients, r.seconds);
@@ -325,6 +363,9 @@ int main(int argc, char** argv) {
               r.first_error.c_str());
   std::printf("  rate: %.0f handshakes/s (target >= 1500)  latency p50 %.2f ms p99 %.2f ms\n", rate,
               Percentile(r.latencies_ms, 0.5), Percentile(r.latencies_ms, 0.99));
+  std::printf("  CPU per handshake: client %.0f us, server %.0f us (user + sys); 2 cores at 100%% "
+              "would sustain %.0f handshakes/s\n",
+              client_us, server_us, 2e6 / (client_us + server_us));
   std::printf("  bound (same run): client verify + Initiate alone, no network/server, all cores: "
               "%.0f /s; ratio %.2f\n", bound, rate / bound);
   log.value()->Signal(SIGTERM);
