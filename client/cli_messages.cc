@@ -3,6 +3,8 @@
 // initial messages to every verified current device of a user, and the
 // device's mailbox read, processed (x3dh/responder.h), sender-checked
 // against the log, printed and acknowledged.
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "client/cli_device.h"
@@ -125,9 +127,16 @@ int CmdReceive(CliEnv& env) {
   if (!messages.ok()) return Fail(env, messages.status());
   int code = kExitOk;
   json out = json::array();
-  for (const MailboxMessage& m : *messages) {
+  // One write txn (one durable commit) for the whole fetch.
+  std::vector<core::Bytes> encoded;
+  encoded.reserve(messages->size());
+  for (const MailboxMessage& m : *messages) encoded.push_back(m.message);
+  auto processed = x3dh::ProcessEncodedInitialMessages(s, encoded, env.ctx->clock());
+  KT_CHECK(processed.size() == messages->size());
+  for (size_t i = 0; i < messages->size(); ++i) {
+    const MailboxMessage& m = (*messages)[i];
     json j = {{"id", m.id}, {"received", m.received}};
-    auto p = x3dh::ProcessEncodedInitialMessage(s, m.message, env.ctx->clock());
+    auto& p = processed[i];
     Status st = p.ok() ? VerifySender(*env.log, *contacts, p->header) : p.status();
     if (p.ok()) {
       j["sender_user"] = p->header.sender_user;
