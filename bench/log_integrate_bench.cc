@@ -10,6 +10,12 @@
 //
 // Usage: log_integrate_bench [--entries=N] [--batch=1000] [--users=N]
 //                            [--dir=PATH] [--keep] [--proofs=N]
+//                            [--signed] [--key-out=FILE]
+// --signed makes every proof of possession a real Ed25519 signature (keys
+// from a pool of 1,024), so that `kt audit --verify-signatures` can audit the
+// log; --key-out writes the log's signer key (mode 0600, origin
+// "bench.example/log"; its vkey in FILE.vkey) so that `ktlog serve --data DIR/log` can serve it
+// (bench/audit_10m.sh does both).
 // Google Benchmark micro benchmarks (BM_*) run when --benchmark_filter is given.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
@@ -36,6 +42,7 @@
 #include "log/lmdb_storage.h"
 #include "log/memory_storage.h"
 #include "log/sequencer.h"
+#include "store/file_util.h"
 #include "store/lmdb.h"
 
 namespace {
@@ -58,7 +65,19 @@ struct Flags {
   bool presubmit = false;   // diagnosis only: fill the pool, then time the sequencer alone
   bool memory = false;      // diagnosis only: MemoryStorage instead of LMDB
   uint64_t user_flush = 0;  // LmdbStorageOptions::user_flush_entries; 0: the default
+  bool sign = false;        // real proofs of possession (for kt audit --verify-signatures)
+  std::string key_out;      // write the log's signer key here
 };
+
+// DeviceKeys is the pool of device keys of --signed entries.
+const std::vector<kt::core::Ed25519Signer>& DeviceKeys() {
+  static const auto* keys = [] {
+    auto* v = new std::vector<kt::core::Ed25519Signer>();
+    for (int k = 0; k < 1024; ++k) v->push_back(kt::core::Ed25519Signer::Generate());
+    return v;
+  }();
+  return *keys;
+}
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -74,7 +93,7 @@ double CpuSeconds(int who = RUSAGE_SELF) {
 // MakeEntry builds entry i: a key set of 200 encoded bytes for user
 // i % users on one of the user's two devices (so later entries of a user
 // are rotations), ids padded so that the encoding is exactly kEntrySize.
-Entry MakeEntry(uint64_t i, uint64_t users) {
+Entry MakeEntry(uint64_t i, uint64_t users, bool sign = false) {
   Entry e;
   e.kind = kt::core::EntryKind::kKeySet;
   // "user-%010llu@example.org" (28 bytes) and "device-%llu-" padded with
@@ -85,6 +104,13 @@ Entry MakeEntry(uint64_t i, uint64_t users) {
   }
   e.device.assign(kEntrySize - 119 - e.user.size(), 'x');
   std::memcpy(e.device.data(), (i / users) % 2 == 0 ? "device-0-" : "device-1-", 9);
+  if (sign) {
+    const kt::core::Ed25519Signer& key = DeviceKeys()[i % DeviceKeys().size()];
+    e.identity_key = key.public_key();
+    auto sig = key.Sign(kt::core::PopMessage(e.user, e.device, e.identity_key));
+    e.possession_sig.assign(sig.begin(), sig.end());
+    return e;
+  }
   for (int k = 0; k < 32; ++k) e.identity_key[k] = static_cast<uint8_t>(i >> (k % 8));
   e.possession_sig.assign(64, static_cast<uint8_t>(i));
   return e;
@@ -147,6 +173,11 @@ struct IntegrateResult {
 IntegrateResult RunIntegration(kt::log::LogStorage& storage, const Flags& f) {
   auto key = kt::core::GenerateSignerKey("bench.example/log", 0x01);
   KT_CHECK(key.ok());
+  if (!f.key_out.empty()) {
+    KT_CHECK(kt::store::WriteSecretFile(f.key_out, kt::core::FormatSignerKey(*key) + "\n", true).ok());
+    KT_CHECK(kt::store::WriteFileAtomic(f.key_out + ".vkey", key->VerifierKeyString() + "\n", 0644).ok());
+    std::printf("log key written to %s (vkey in %s.vkey)\n", f.key_out.c_str(), f.key_out.c_str());
+  }
   kt::log::SequencerOptions opts;
   opts.batch_max = f.batch;
   opts.batch_interval = std::chrono::milliseconds(100);
@@ -174,7 +205,7 @@ IntegrateResult RunIntegration(kt::log::LogStorage& storage, const Flags& f) {
   if (f.presubmit) {
     for (uint64_t i = 0; i < f.entries; ++i) {
       kt::log::Submission s;
-      s.entry = MakeEntry(i, users);
+      s.entry = MakeEntry(i, users, f.sign);
       (*seq)->Submit(std::move(s), on_done);
     }
   }
@@ -191,7 +222,7 @@ IntegrateResult RunIntegration(kt::log::LogStorage& storage, const Flags& f) {
       cv.wait(lock, [&] { return i < done + opts.max_pool; });
     }
     kt::log::Submission s;
-    s.entry = MakeEntry(i, users);
+    s.entry = MakeEntry(i, users, f.sign);
     (*seq)->Submit(std::move(s), on_done);
   }
   {
@@ -257,6 +288,7 @@ double LmdbRate(const Flags& f, const std::string& dir, uint64_t users) {
 // --- proof latency at the final size ---
 
 void ProofLatency(kt::log::LmdbStorage& storage, uint64_t size, uint64_t count) {
+  if (count == 0) return;
   std::mt19937_64 rng(42);
   std::vector<double> incl, cons;
   for (uint64_t k = 0; k < count; ++k) {
@@ -314,7 +346,9 @@ int main(int argc, char** argv) {
     else if (ParseFlag(argv[i], "--dir", &v)) f.dir = v;
     else if (ParseFlag(argv[i], "--proofs", &v)) f.proofs = std::stoull(v);
     else if (ParseFlag(argv[i], "--user-flush", &v)) f.user_flush = std::stoull(v);
+    else if (ParseFlag(argv[i], "--key-out", &v)) f.key_out = v;
     else if (std::strcmp(argv[i], "--keep") == 0) f.keep = true;
+    else if (std::strcmp(argv[i], "--signed") == 0) f.sign = true;
     else if (std::strcmp(argv[i], "--no-sync") == 0) f.no_sync = true;
     else if (std::strcmp(argv[i], "--skip-bound") == 0) f.skip_bound = true;
     else if (std::strcmp(argv[i], "--presubmit") == 0) f.presubmit = true;

@@ -3,11 +3,13 @@
 #include "client/audit.h"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
-#include <unordered_map>
 
 #include "client/entry_stream.h"
 #include "client/replay.h"
+#include "client/signature_pool.h"
+#include "client/user_index.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/entry.h"
@@ -25,14 +27,6 @@ constexpr std::string_view kAuditHeader = "kt-audit/v1\n";
 std::filesystem::path PositionPath(const std::filesystem::path& dir, std::string_view origin) {
   return dir / ("audit-" + core::HexEncode(core::Sha256(core::AsBytes(origin))) + ".pos");
 }
-
-// ChainState is what the auditor keeps per user: the last index (prev
-// chain) and, with signatures, the full replay.
-struct ChainState {
-  std::optional<uint64_t> last;
-  bool partial = false;  // first seen mid-chain
-  std::unique_ptr<UserReplay> replay;
-};
 
 }  // namespace
 
@@ -68,6 +62,149 @@ StatusOr<core::TreeBuilder> ParseAuditPosition(std::string_view text) {
   return core::TreeBuilder::FromFrontier(*size, std::move(frontier));
 }
 
+namespace {
+
+// Auditor makes the per-entry checks of one run, on the reading thread.
+class Auditor {
+ public:
+  Auditor(uint64_t start, bool verify_signatures, AuditReport* report)
+      : start_(start), verify_(verify_signatures), report_(report) {
+    if (verify_) {
+      const int threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+      pool_ = std::make_unique<SignaturePool>(threads, 4 * static_cast<size_t>(threads));
+    }
+  }
+
+  Status Check(uint64_t index, core::ByteSpan bytes);
+  // Submitted hands pending signature checks to the pool; returns the count
+  // SignaturePool::Verified must reach before `index` may be saved.
+  uint64_t Submit() { return pool_ ? pool_->Submit(&pending_) : 0; }
+  bool Verified(uint64_t need) const { return !pool_ || pool_->Verified() >= need; }
+  // Finish waits for every signature check: OK or the first failure.
+  Status Finish() {
+    if (!pool_) return Status();
+    Submit();
+    return pool_->Finish();
+  }
+  uint64_t StateBytes() const;
+
+ private:
+  Status Chain(uint64_t index, const core::EntryView& e, uint32_t id, bool fresh);
+  Status Replay(uint64_t index, const core::EntryView& e, uint32_t id, bool fresh);
+
+  static constexpr size_t kChecksPerBatch = 256;
+  const uint64_t start_;
+  const bool verify_;
+  AuditReport* report_;
+  UserIndex users_;
+  std::vector<uint64_t> last_;        // by user id, without signatures
+  std::vector<UserReplay> replays_;   // by user id, with signatures
+  std::vector<SignatureCheck> pending_;
+  std::unique_ptr<SignaturePool> pool_;
+};
+
+Status Auditor::Check(uint64_t index, core::ByteSpan bytes) {
+  auto entry = core::ParseEntryView(bytes);
+  if (!entry.ok()) {
+    return Status::VerificationFailed("entry " + std::to_string(index) + " does not decode: " +
+                                      entry.status().message());
+  }
+  report_->entries++;
+  auto [id, fresh] = users_.Intern(entry->user);
+  if (fresh) {
+    report_->users++;
+    // The user's previous entry is prev - 1. This run read every entry of
+    // [start, index), so if it lies there the chain is broken; before start
+    // it cannot be checked here (a partial chain).
+    if (entry->prev != 0 && (entry->prev - 1 >= start_ || entry->prev > index)) {
+      return Status::VerificationFailed(
+          "entry " + std::to_string(index) + " of user " + std::string(entry->user) + ": prev " +
+          std::to_string(entry->prev) + " but the user has no earlier entry" +
+          (start_ > 0 ? " since index " + std::to_string(start_) : std::string()));
+    }
+    if (entry->prev != 0) report_->partial_chains++;
+  }
+  return verify_ ? Replay(index, *entry, id, fresh) : Chain(index, *entry, id, fresh);
+}
+
+Status Auditor::Chain(uint64_t index, const core::EntryView& e, uint32_t id, bool fresh) {
+  if (fresh) {
+    last_.push_back(index);
+    return Status();
+  }
+  if (e.prev != last_[id] + 1) {
+    return Status::VerificationFailed("entry " + std::to_string(index) + " of user " +
+                                      std::string(e.user) + ": prev chain broken (prev " +
+                                      std::to_string(e.prev) + ", previous entry " +
+                                      std::to_string(last_[id]) + ")");
+  }
+  last_[id] = index;
+  return Status();
+}
+
+Status Auditor::Replay(uint64_t index, const core::EntryView& e, uint32_t id, bool fresh) {
+  if (fresh) {
+    replays_.push_back(e.prev == 0 ? UserReplay(std::string(e.user))
+                                   : UserReplay::Partial(std::string(e.user), e.prev - 1));
+  }
+  ReplayEffect effect;
+  Status s = replays_[id].ApplyView(index, e, &pending_, &effect);
+  if (!s.ok()) {
+    // Checks deferred before this failure (earlier entries, and this
+    // entry's before the failing rule) come first in a sequential run.
+    Status sig = Finish();
+    return sig.ok() ? s : sig;
+  }
+  if (effect.unendorsed && effect.kind != EventKind::kRevoke) report_->unendorsed++;
+  if (effect.HighSeverity()) report_->high_severity++;
+  report_->unchecked += effect.unchecked;
+  if (pending_.size() >= kChecksPerBatch) {
+    Submit();
+    if (pool_->failed()) return pool_->Finish();
+  }
+  return Status();
+}
+
+uint64_t Auditor::StateBytes() const {
+  uint64_t n = users_.MemoryBytes() + last_.capacity() * sizeof(uint64_t) +
+               replays_.capacity() * sizeof(UserReplay);
+  for (const UserReplay& r : replays_) {
+    n += r.user().capacity() > 15 ? r.user().capacity() + 1 : 0;
+    n += r.devices().capacity() * sizeof(DeviceKey);
+    for (const DeviceKey& d : r.devices()) n += d.device.capacity() > 15 ? d.device.capacity() + 1 : 0;
+  }
+  return n;
+}
+
+// PositionSaver writes the audit position about once a second, and only
+// once the signatures before it verified.
+class PositionSaver {
+ public:
+  explicit PositionSaver(std::filesystem::path path) : path_(std::move(path)) {}
+  Status Offer(const core::TreeBuilder& b, uint64_t need, const Auditor& auditor, bool force) {
+    auto now = std::chrono::steady_clock::now();
+    if (!force && !waiting_ && now - last_ < std::chrono::seconds(1)) return Status();
+    if (!waiting_ || force) {
+      text_ = FormatAuditPosition(b);
+      need_ = need;
+      waiting_ = true;
+    }
+    if (!auditor.Verified(need_) && !force) return Status();
+    waiting_ = false;
+    last_ = now;
+    return store::WriteFileAtomic(path_, text_, 0600);
+  }
+
+ private:
+  std::filesystem::path path_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  bool waiting_ = false;
+  std::string text_;
+  uint64_t need_ = 0;
+};
+
+}  // namespace
+
 StatusOr<AuditReport> RunAudit(LogClient& log, const std::filesystem::path& state_dir,
                                const AuditOptions& options) {
   KT_ASSIGN_OR_RETURN(CheckpointUpdate update, log.Update());
@@ -88,72 +225,32 @@ StatusOr<AuditReport> RunAudit(LogClient& log, const std::filesystem::path& stat
       return Status::IOError(text.status().message());
     }
   }
-  if (report.start > update.checkpoint.checkpoint.size) {
-    return Status::InvalidArgument("usage: --from beyond the log's size");
-  }
-  std::unordered_map<std::string, ChainState> users;
   const uint64_t total = update.checkpoint.checkpoint.size;
-  // Signatures are collected during the (sequential) replay and verified in
-  // parallel on every core before the position moves past them.
-  std::vector<SignatureCheck> pending;
-  const int threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  Status batch_error;
+  if (report.start > total) return Status::InvalidArgument("usage: --from beyond the log's size");
+  Auditor auditor(report.start, options.verify_signatures, &report);
+  PositionSaver saver(pos_path);
+  Status save_error;
   EntryStreamOptions so;
   so.parallelism = options.parallelism;
   so.batch_done = [&](uint64_t next, const core::TreeBuilder& b) {
-    if (!batch_error.ok()) return;
-    batch_error = VerifyChecks(pending, threads);
-    pending.clear();
-    if (!batch_error.ok()) return;
+    if (!save_error.ok()) return;
     if (options.progress) options.progress(next, total);
-    batch_error = store::WriteFileAtomic(pos_path, FormatAuditPosition(b), 0600);
+    save_error = saver.Offer(b, auditor.Submit(), auditor, false);
   };
+  core::TreeBuilder final_tree;
   auto check = [&](uint64_t index, core::ByteSpan bytes) -> Status {
-    if (!batch_error.ok()) return batch_error;
-    auto entry = core::DecodeEntry(bytes);
-    if (!entry.ok()) {
-      return Status::VerificationFailed("entry " + std::to_string(index) + " does not decode: " +
-                                        entry.status().message());
-    }
-    report.entries++;
-    ChainState& st = users[entry->user];
-    if (!st.last.has_value()) {
-      report.users++;
-      if (entry->prev != 0) {
-        // Only possible when this run started mid-log: the user's earlier
-        // entries were checked by an earlier run (or not at all with --from).
-        if (report.start == 0 || entry->prev > index) {
-          return Status::VerificationFailed("entry " + std::to_string(index) + " of user " +
-                                            entry->user + ": prev " + std::to_string(entry->prev) +
-                                            " but the user has no earlier entry");
-        }
-        st.partial = true;
-        report.partial_chains++;
-      }
-    } else if (entry->prev != *st.last + 1) {
-      return Status::VerificationFailed("entry " + std::to_string(index) + " of user " +
-                                        entry->user + ": prev chain broken (prev " +
-                                        std::to_string(entry->prev) + ", previous entry " +
-                                        std::to_string(*st.last) + ")");
-    }
-    st.last = index;
-    if (options.verify_signatures && !st.partial) {
-      if (!st.replay) st.replay = std::make_unique<UserReplay>(entry->user);
-      KT_ASSIGN_OR_RETURN(BindingEvent ev, st.replay->Apply(index, *entry, &pending));
-      if (ev.unendorsed && ev.kind != EventKind::kRevoke) report.unendorsed++;
-      if (ev.HighSeverity()) report.high_severity++;
-    } else if (options.verify_signatures && entry->kind == core::EntryKind::kKeySet) {
-      Status pop = core::VerifyPossession(*entry);
-      if (!pop.ok()) {
-        return Status::VerificationFailed("entry " + std::to_string(index) + ": " + pop.message());
-      }
-    }
-    return Status();
+    if (!save_error.ok()) return save_error;
+    return auditor.Check(index, bytes);
   };
-  Status read = ReadEntries(log.fetcher(), update.checkpoint, report.start, std::move(start), so, check);
-  // A signature failure found at a batch end is the more precise reason.
-  if (!batch_error.ok()) return batch_error;
+  Status read = ReadEntries(log.fetcher(), update.checkpoint, report.start, std::move(start), so,
+                            check, &final_tree);
+  // A signature failure comes before anything found later (a sequential
+  // run stops there).
+  KT_RETURN_IF_ERROR(auditor.Finish());
   KT_RETURN_IF_ERROR(read);
+  KT_RETURN_IF_ERROR(save_error);
+  KT_RETURN_IF_ERROR(saver.Offer(final_tree, 0, auditor, true));
+  report.user_state_bytes = auditor.StateBytes();
   return report;
 }
 

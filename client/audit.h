@@ -4,9 +4,19 @@
 // checkpoint that is consistent with state, checks every user's `prev` chain
 // and, with verify_signatures, replays every user's history under the
 // binding rules (replay.h: proofs of possession and endorsements).
-// Resumable: after each batch it saves the position and the tree frontier
-// (docs/client.md "Audit position file"); a resumed run checks that saved
+// Resumable: it saves the position and the tree frontier about once a
+// second (docs/client.md "Audit position file"; with signatures, only past
+// entries whose signatures verified); a resumed run checks that saved
 // frontier against hash tiles authenticated by the new checkpoint.
+//
+// Costs: entries are parsed in place from the fetched bundles (no copy), each
+// leaf hashed once straight into the tree builder; bundles are fetched by
+// `parallelism` threads into a bounded window ahead of the hashing thread;
+// signatures are verified on every core (signature_pool.h) while the replay
+// goes on. Memory: the O(log n) frontier, the window of bundles, the queue
+// of pending signature checks, and per user: the user id and the index of
+// its last entry (about 60 bytes for a 28-byte id, user_index.h), plus with
+// signatures its current devices (ids and keys).
 #ifndef KT_CLIENT_AUDIT_H_
 #define KT_CLIENT_AUDIT_H_
 
@@ -38,6 +48,10 @@ struct AuditReport {
   uint64_t unendorsed = 0;     // key sets authorised by the operator
   uint64_t high_severity = 0;  // of those, users who already had devices
   uint64_t partial_chains = 0; // users first seen mid-chain (run did not start at 0)
+  // With signatures and partial chains: checks that could not be made
+  // (endorsements by, or revokes of, devices set before this run's start).
+  uint64_t unchecked = 0;
+  uint64_t user_state_bytes = 0;  // memory held for per-user state at the end
 };
 
 // Audit position file: "kt-audit/v1\n" "size N\n" then one base64 frontier
@@ -49,7 +63,13 @@ core::StatusOr<core::TreeBuilder> ParseAuditPosition(std::string_view text);
 // RunAudit runs an audit. Errors: LogClient::Update's (rollback, fork,
 // network), VerificationFailed for a tree that does not match, a broken
 // prev chain or (with verify_signatures) a binding rule violation, naming
-// the entry; IOError for the position file.
+// the entry; IOError for the position file. When several entries fail, the
+// error is the one a sequential run meets first (lowest index; within an
+// entry, in UserReplay::Apply's order), although signatures are verified in
+// parallel. A run that starts at N > 0 checks a user whose chain began
+// before N as far as it can (UserReplay::Partial): its link into the part
+// before N and endorsements by devices set before N are not checked (counted
+// in `partial_chains` and `unchecked`), and never reported as failures.
 core::StatusOr<AuditReport> RunAudit(LogClient& log, const std::filesystem::path& state_dir,
                                      const AuditOptions& options);
 

@@ -75,6 +75,8 @@ int CmdAudit(CliEnv& env) {
                                 {"unendorsed", r->unendorsed},
                                 {"high_severity", r->high_severity},
                                 {"partial_chains", r->partial_chains},
+                                {"unchecked", r->unchecked},
+                                {"user_state_bytes", r->user_state_bytes},
                                 {"signatures_verified", opt.verify_signatures},
                                 {"seconds", secs}}
                      .dump()
@@ -88,13 +90,20 @@ int CmdAudit(CliEnv& env) {
             << "\n"
             << "  tree recomputed and equal to the trusted checkpoint; prev chains verified"
             << (r->partial_chains > 0 ? " (" + std::to_string(r->partial_chains) +
-                                            " users began before this run)"
+                                            " users began before this run: their link into it "
+                                            "is not checked)"
                                       : std::string())
             << "\n";
   if (opt.verify_signatures) {
     env.out() << "  signatures verified; unendorsed key sets: " << r->unendorsed
               << ", of which high severity: " << r->high_severity << "\n";
+    if (r->unchecked > 0) {
+      env.out() << "  not checkable from this start: " << r->unchecked
+                << " endorsements or revokes of devices set before index " << r->start << "\n";
+    }
   }
+  env.out() << "  per-user state: " << r->user_state_bytes / 1024 << " KiB ("
+            << (r->users == 0 ? 0 : r->user_state_bytes / r->users) << " bytes per user)\n";
   env.out() << "  " << secs << " s\n";
   return kExitOk;
 }

@@ -23,6 +23,7 @@ namespace kt::client {
 
 struct EntryStreamOptions {
   int parallelism = 8;         // concurrent bundle fetches
+  size_t window_bundles = 64;  // bundles fetched ahead of the reader, at most
   size_t batch_bundles = 64;   // bundles per batch
   // batch_done is called after each batch with the number of entries read
   // so far and the builder (callers persist it to resume).
@@ -36,9 +37,13 @@ struct EntryStreamOptions {
 // VerificationFailed. Returns OK only if the recomputed root equals the
 // checkpoint's root; VerificationFailed ("... does not match ...") if not:
 // until then, whatever fn saw is unauthenticated. fn's errors stop the read.
+// The span given to fn is valid only during the call. fn and batch_done run
+// on the calling thread.
+// When it returns OK and `tree` is given, *tree is the verified tree.
 core::Status ReadEntries(Fetcher& fetcher, const TrustedCheckpoint& cp, uint64_t from,
                          std::optional<core::TreeBuilder> start, const EntryStreamOptions& options,
-                         const std::function<core::Status(uint64_t, core::ByteSpan)>& fn);
+                         const std::function<core::Status(uint64_t, core::ByteSpan)>& fn,
+                         core::TreeBuilder* tree = nullptr);
 
 }  // namespace kt::client
 

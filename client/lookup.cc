@@ -143,7 +143,7 @@ StatusOr<LookupResult> Lookup::Get(std::string_view user) {
     (void)ev;
     by_index[e.index] = &e;
   }
-  const auto& want = upto.devices();
+  const std::vector<DeviceKey>& want = upto.devices();
   auto mismatch = [&](const std::string& why) {
     return Status::VerificationFailed("lookup answer for " + std::string(user) +
                                       " disagrees with the verified history: " + why);
@@ -153,10 +153,10 @@ StatusOr<LookupResult> Lookup::Get(std::string_view user) {
                     std::to_string(lookup.devices.size()));
   }
   for (const VerifiedEntry& d : lookup.devices) {
-    auto it = want.find(d.entry.device);
-    if (it == want.end()) return mismatch("device " + d.entry.device + " is not current");
+    const DeviceKey* it = upto.FindDevice(d.entry.device);
+    if (it == nullptr) return mismatch("device " + d.entry.device + " is not current");
     auto h = by_index.find(d.index);
-    if (it->second.index != d.index || h == by_index.end() || h->second->bytes != d.bytes) {
+    if (it->index != d.index || h == by_index.end() || h->second->bytes != d.bytes) {
       return mismatch("device " + d.entry.device + " has another latest entry");
     }
   }

@@ -7,7 +7,10 @@
 // watched user (or of every user) into an alert: key set, rotation, device
 // addition, revocation; unendorsed additions and key changes while the user
 // had devices are high severity. Alerts of a poll are emitted only after its
-// entries were authenticated. The position is saved after each poll.
+// entries were authenticated. After each poll the position and the replay
+// state of every user met so far (last entry, current devices and keys) are
+// saved (FormatMonitorState), so a restarted monitor needs no history
+// lookups for them; with --all that is every user of the log.
 #ifndef KT_CLIENT_MONITOR_H_
 #define KT_CLIENT_MONITOR_H_
 
@@ -15,8 +18,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "client/log_client.h"
@@ -43,6 +48,15 @@ struct MonitorOptions {
   int parallelism = 8;
 };
 
+// Monitor state file: "kt-monitor/v2\n" "position N\n", then per user
+// "user <base64 id> <last index>\n" followed by its devices, one
+// "device <base64 id> <base64 key> <index>\n" each (sorted). Format /
+// Parse (strict: InvalidArgument) round-trip.
+std::string FormatMonitorState(uint64_t position,
+                               const std::map<std::string, std::unique_ptr<UserReplay>>& users);
+core::Status ParseMonitorState(std::string_view text, uint64_t* position,
+                               std::map<std::string, std::unique_ptr<UserReplay>>* users);
+
 // Monitor is not thread-safe.
 class Monitor {
  public:
@@ -58,8 +72,8 @@ class Monitor {
   uint64_t position() const { return position_; }
 
  private:
-  core::Status LoadPosition(const std::string& origin);
-  core::Status SavePosition(const std::string& origin);
+  core::Status LoadState(const std::string& origin);
+  core::Status SaveState(const std::string& origin);
   core::StatusOr<UserReplay*> StateFor(const core::Entry& entry, uint64_t index);
   bool Watched(const std::string& user) const {
     return options_.all || options_.watch.count(user) > 0;
@@ -71,6 +85,8 @@ class Monitor {
   bool loaded_ = false;
   uint64_t position_ = 0;
   std::map<std::string, std::unique_ptr<UserReplay>> users_;
+  // undo_: the state before this poll of each user it touched (nullopt: new).
+  std::map<std::string, std::optional<UserReplay>> undo_;
 };
 
 }  // namespace kt::client

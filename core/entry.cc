@@ -59,21 +59,6 @@ void WriteEntry(const Entry& entry, Writer& w) {
   }
 }
 
-Status ParseEndorsements(ByteSpan body, std::vector<Endorsement>* out) {
-  Reader r(body);
-  while (!r.empty()) {
-    Endorsement e;
-    ByteSpan device, sig;
-    if (!r.Vec8(&device) || !r.Raw(kSignatureSize, &sig)) {
-      return Status::InvalidArgument("entry: truncated endorsement");
-    }
-    e.device = ToString(device);
-    std::copy(sig.begin(), sig.end(), e.signature.begin());
-    out->push_back(std::move(e));
-  }
-  return Status();
-}
-
 }  // namespace
 
 Status ValidateEntry(const Entry& entry) {
@@ -120,15 +105,15 @@ StatusOr<Bytes> EncodeEntry(const Entry& entry) {
   return w.Take();
 }
 
-StatusOr<Entry> DecodeEntry(ByteSpan data) {
+StatusOr<EntryView> ParseEntryView(ByteSpan data) {
   if (data.size() > kMaxEntrySize) return Status::InvalidArgument("entry: longer than 65535 bytes");
   Reader r(data);
-  Entry entry;
+  EntryView v;
   uint8_t kind = 0;
-  ByteSpan user, device, key, pop, endorsements;
-  if (!r.U8(&entry.version) || !r.U8(&kind) || !r.Vec8(&user) || !r.Vec8(&device) ||
-      !r.U64(&entry.timestamp_ms) || !r.U64(&entry.prev) || !r.Raw(32, &key) || !r.Vec8(&pop) ||
-      !r.Vec16(&endorsements)) {
+  ByteSpan user, device;
+  if (!r.U8(&v.version) || !r.U8(&kind) || !r.Vec8(&user) || !r.Vec8(&device) ||
+      !r.U64(&v.timestamp_ms) || !r.U64(&v.prev) || !r.Raw(32, &v.identity_key) ||
+      !r.Vec8(&v.possession_sig) || !r.Vec16(&v.endorsements)) {
     return Status::InvalidArgument("entry: truncated");
   }
   if (!r.empty()) return Status::InvalidArgument("entry: trailing bytes");
@@ -136,15 +121,80 @@ StatusOr<Entry> DecodeEntry(ByteSpan data) {
       kind != static_cast<uint8_t>(EntryKind::kRevoke)) {
     return Status::InvalidArgument("entry: unknown kind");
   }
-  if (pop.size() > kSignatureSize) return Status::InvalidArgument("entry: possession_sig too long");
-  entry.kind = static_cast<EntryKind>(kind);
-  entry.user = ToString(user);
-  entry.device = ToString(device);
-  std::copy(key.begin(), key.end(), entry.identity_key.begin());
-  entry.possession_sig.assign(pop.begin(), pop.end());
-  KT_RETURN_IF_ERROR(ParseEndorsements(endorsements, &entry.endorsements));
-  KT_RETURN_IF_ERROR(ValidateEntry(entry));
-  // The grammar above admits one encoding per Entry; re-encoding guards that.
+  if (v.possession_sig.size() > kSignatureSize) {
+    return Status::InvalidArgument("entry: possession_sig too long");
+  }
+  v.kind = static_cast<EntryKind>(kind);
+  v.user = AsStringView(user);
+  v.device = AsStringView(device);
+  for (Reader er(v.endorsements); !er.empty();) {
+    ByteSpan dev, sig;
+    if (!er.Vec8(&dev) || !er.Raw(kSignatureSize, &sig)) {
+      return Status::InvalidArgument("entry: truncated endorsement");
+    }
+  }
+  // The checks of ValidateEntry, on the views. The grammar admits exactly one
+  // encoding per valid entry, so nothing else can differ.
+  if (v.version != kEntryVersion) return Status::InvalidArgument("entry: unsupported version");
+  KT_RETURN_IF_ERROR(ValidateId("entry: user", v.user));
+  KT_RETURN_IF_ERROR(ValidateId("entry: device", v.device));
+  if (v.kind == EntryKind::kKeySet && v.possession_sig.size() != kSignatureSize) {
+    return Status::InvalidArgument("entry: key set needs a 64-byte possession_sig");
+  }
+  if (v.kind == EntryKind::kRevoke) {
+    if (!v.possession_sig.empty()) return Status::InvalidArgument("entry: revoke has a possession_sig");
+    if (std::any_of(v.identity_key.begin(), v.identity_key.end(), [](uint8_t b) { return b != 0; })) {
+      return Status::InvalidArgument("entry: revoke has a non-zero identity_key");
+    }
+  }
+  ByteSpan rest = v.endorsements;
+  EndorsementView e;
+  for (size_t count = 0; NextEndorsement(&rest, &e); count++) {
+    KT_RETURN_IF_ERROR(ValidateId("entry: endorsing device", e.device));
+    // Pairwise (no allocation; a real entry has one or two endorsements).
+    ByteSpan before = v.endorsements;
+    EndorsementView other;
+    for (size_t k = 0; k < count && NextEndorsement(&before, &other); k++) {
+      if (other.device == e.device) {
+        return Status::InvalidArgument("entry: the same device endorses twice");
+      }
+    }
+  }
+  return v;
+}
+
+bool NextEndorsement(ByteSpan* rest, EndorsementView* out) {
+  if (rest->empty()) return false;
+  Reader r(*rest);
+  ByteSpan dev, sig;
+  // A bug if the caller did not get `*rest` from ParseEntryView.
+  KT_CHECK(r.Vec8(&dev) && r.Raw(kSignatureSize, &sig));
+  out->device = AsStringView(dev);
+  out->signature = sig;
+  *rest = rest->subspan(1 + dev.size() + kSignatureSize);
+  return true;
+}
+
+StatusOr<Entry> DecodeEntry(ByteSpan data) {
+  KT_ASSIGN_OR_RETURN(EntryView v, ParseEntryView(data));
+  Entry entry;
+  entry.version = v.version;
+  entry.kind = v.kind;
+  entry.user = std::string(v.user);
+  entry.device = std::string(v.device);
+  entry.timestamp_ms = v.timestamp_ms;
+  entry.prev = v.prev;
+  std::copy(v.identity_key.begin(), v.identity_key.end(), entry.identity_key.begin());
+  entry.possession_sig.assign(v.possession_sig.begin(), v.possession_sig.end());
+  ByteSpan rest = v.endorsements;
+  EndorsementView ev;
+  while (NextEndorsement(&rest, &ev)) {
+    Endorsement e;
+    e.device = std::string(ev.device);
+    std::copy(ev.signature.begin(), ev.signature.end(), e.signature.begin());
+    entry.endorsements.push_back(std::move(e));
+  }
+  // Defence in depth: the decoded entry must re-encode to exactly `data`.
   Writer w;
   WriteEntry(entry, w);
   if (!std::equal(data.begin(), data.end(), w.bytes().begin(), w.bytes().end())) {

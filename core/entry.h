@@ -77,6 +77,37 @@ StatusOr<Bytes> EncodeEntry(const Entry& entry);
 // `data`. InvalidArgument with a reason otherwise. Signatures are not checked.
 StatusOr<Entry> DecodeEntry(ByteSpan data);
 
+// EntryView is an entry parsed in place (ParseEntryView): its views alias the
+// parsed bytes and are valid only while those bytes are. For auditors that
+// read millions of entries without copying them.
+struct EntryView {
+  uint8_t version = kEntryVersion;
+  EntryKind kind = EntryKind::kKeySet;
+  std::string_view user;
+  std::string_view device;
+  uint64_t timestamp_ms = 0;
+  uint64_t prev = 0;
+  ByteSpan identity_key;    // 32 bytes (all zero for a revoke)
+  ByteSpan possession_sig;  // 64 bytes for a key set, empty for a revoke
+  ByteSpan endorsements;    // the encoded Endorsement structs; see NextEndorsement
+};
+
+// EndorsementView is one Endorsement of an EntryView (views into its bytes).
+struct EndorsementView {
+  std::string_view device;
+  ByteSpan signature;  // 64 bytes
+};
+
+// ParseEntryView parses canonical entry bytes as strictly as DecodeEntry
+// (the same checks and error messages) without copying or allocating on
+// success. The result aliases `data`.
+StatusOr<EntryView> ParseEntryView(ByteSpan data);
+
+// NextEndorsement reads the next Endorsement from `*rest`, which starts as
+// the `endorsements` of an EntryView that ParseEntryView returned, and
+// advances it. False when `*rest` is empty.
+bool NextEndorsement(ByteSpan* rest, EndorsementView* out);
+
 // PopMessage is the proof-of-possession message signed by identity_key:
 // "kt-binding-pop-v1\n" || u8 len || user || u8 len || device || identity_key.
 // Precondition (a bug otherwise): user and device are at most 255 bytes.

@@ -3,6 +3,7 @@
 // authenticating TileHashReader, and entry bundles.
 #include "core/tile.h"
 
+#include <array>
 #include <algorithm>
 #include <bit>
 #include <map>
@@ -402,25 +403,33 @@ StatusOr<Bytes> EncodeEntryBundle(std::span<const Bytes> entries) {
   return w.Take();
 }
 
+Status SplitEntryBundle(ByteSpan data, std::span<ByteSpan> out) {
+  if (out.empty() || out.size() > kTileWidth) {
+    return Status::InvalidArgument("entry bundle: expected count must be 1..256");
+  }
+  Reader r(data);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!r.Vec16(&out[i])) {
+      return Status::InvalidArgument("entry bundle: truncated at entry " + std::to_string(i));
+    }
+  }
+  if (!r.empty()) {
+    return Status::InvalidArgument("entry bundle: " + std::to_string(r.remaining()) +
+                                   " trailing bytes after " + std::to_string(out.size()) +
+                                   " entries");
+  }
+  return Status();
+}
+
 StatusOr<std::vector<Bytes>> DecodeEntryBundle(ByteSpan data, size_t expected_count) {
   if (expected_count == 0 || expected_count > kTileWidth) {
     return Status::InvalidArgument("entry bundle: expected count must be 1..256");
   }
-  Reader r(data);
+  std::array<ByteSpan, kTileWidth> views;
+  KT_RETURN_IF_ERROR(SplitEntryBundle(data, std::span(views).first(expected_count)));
   std::vector<Bytes> entries;
   entries.reserve(expected_count);
-  for (size_t i = 0; i < expected_count; ++i) {
-    ByteSpan e;
-    if (!r.Vec16(&e)) {
-      return Status::InvalidArgument("entry bundle: truncated at entry " + std::to_string(i));
-    }
-    entries.emplace_back(e.begin(), e.end());
-  }
-  if (!r.empty()) {
-    return Status::InvalidArgument("entry bundle: " + std::to_string(r.remaining()) +
-                                   " trailing bytes after " + std::to_string(expected_count) +
-                                   " entries");
-  }
+  for (size_t i = 0; i < expected_count; ++i) entries.emplace_back(views[i].begin(), views[i].end());
   return entries;
 }
 

@@ -134,6 +134,9 @@ StatusOr<Bytes> EncodeEntryBundle(std::span<const Bytes> entries);
 // DecodeEntryBundle parses a bundle that must hold exactly `expected_count`
 // (1..256) entries with no trailing bytes; InvalidArgument otherwise.
 StatusOr<std::vector<Bytes>> DecodeEntryBundle(ByteSpan data, size_t expected_count);
+// SplitEntryBundle is DecodeEntryBundle without copies: on success out[i]
+// (i < out.size() == expected_count) views entry i inside `data`.
+Status SplitEntryBundle(ByteSpan data, std::span<ByteSpan> out);
 
 }  // namespace kt::core
 

@@ -271,6 +271,85 @@ TEST_F(ClientIntegrationTest, MonitorAlertsOnQuietDeviceAddition) {
   (*mon)->Kill();
 }
 
+// `kt monitor --all` saves every user's replay state with its position: a
+// restarted monitor continues without history lookups (the proxy breaks
+// /v1/history, which a monitor without the saved state would need for
+// alice and bob, whose chains began before its position).
+TEST_F(ClientIntegrationTest, MonitorAllKeepsUserStateAcrossRestarts) {
+  KtResult r = Kt("mon", LogUrl(), {"monitor", "--all", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
+  bool saved = false;
+  for (const auto& f : std::filesystem::directory_iterator(dir_ + "/mon")) {
+    saved = saved || f.path().extension() == ".state";
+  }
+  EXPECT_TRUE(saved);
+  TestDevice tablet{"tablet"}, tv{"tv"};
+  ASSERT_EQ(Post(SetRequest("alice", tablet, phone_index_ + 2, {&laptop_})).first, 200);
+  ASSERT_EQ(Post(SetRequest("bob", tv, 3, {&bob_})).first, 200);
+  Proxy proxy(LogUrl());
+  proxy.Set([](const std::string& target, const std::string&) -> std::optional<std::string> {
+    if (target.starts_with("/v1/history")) return std::string("{}");
+    return std::nullopt;
+  });
+  r = Kt("mon", proxy.Url(), {"monitor", "--all", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  std::vector<json> alerts;
+  for (size_t at = 0; at < r.out.size();) {
+    size_t nl = r.out.find('\n', at);
+    alerts.push_back(json::parse(r.out.substr(at, nl - at)));
+    at = nl + 1;
+  }
+  ASSERT_EQ(alerts.size(), 2u) << r.out;
+  EXPECT_EQ(alerts[0]["device"], "tablet");
+  EXPECT_EQ(alerts[0]["severity"], "info");
+  EXPECT_NE(alerts[0]["message"].get<std::string>().find("endorsed by laptop"), std::string::npos);
+  EXPECT_EQ(alerts[1]["device"], "tv");
+  EXPECT_NE(alerts[1]["message"].get<std::string>().find("endorsed by pc"), std::string::npos);
+  // Without the saved state the same restart needs alice's history: fails.
+  std::filesystem::remove_all(dir_ + "/fresh");
+  r = Kt("fresh", LogUrl(), {"checkpoint"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(store::WriteFileAtomic(dir_ + "/fresh/" + [&] {
+                std::string name;
+                for (const auto& f : std::filesystem::directory_iterator(dir_ + "/mon")) {
+                  if (f.path().extension() == ".state") name = f.path().stem().string();
+                }
+                return name + ".pos";
+              }(), "3\n").ok());
+  r = Kt("fresh", proxy.Url(), {"monitor", "--all", "--json"});
+  EXPECT_NE(r.code, 0) << r.out;
+}
+
+// `kt audit --from N` with users whose prev chain began before N: what can
+// be checked is (proofs of possession, the rest of the chain), what cannot
+// is counted and said, and nothing is a false alarm; a bad signature after
+// N is still caught.
+TEST_F(ClientIntegrationTest, AuditFromMidLogHandlesPartialChains) {
+  TestDevice tablet{"tablet"};
+  ASSERT_EQ(Post(SetRequest("alice", tablet, phone_index_ + 2, {&laptop_})).first, 200);
+  KtResult r = Kt("a", LogUrl(), {"audit", "--from", "2", "--verify-signatures", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["entries"], 2);
+  EXPECT_EQ(j["partial_chains"], 1);  // alice; bob's first entry is index 2
+  EXPECT_EQ(j["unchecked"], 1);       // tablet's endorsement by laptop (set at 1)
+  r = Kt("a", LogUrl(), {"audit", "--from", "2", "--verify-signatures"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("not checkable from this start: 1"), std::string::npos) << r.out;
+  // The proxy corrupts the tablet entry's proof of possession.
+  Proxy proxy(LogUrl());
+  proxy.Set([](const std::string& target, const std::string& body) -> std::optional<std::string> {
+    if (!target.starts_with("/tile/entries/")) return std::nullopt;
+    std::string b = body;
+    b[b.size() - (1 + 6 + 64) - 2 - 10] ^= 1;  // before the u16 and laptop's endorsement
+    return b;
+  });
+  r = Kt("a", proxy.Url(), {"audit", "--from", "2", "--verify-signatures"});
+  EXPECT_EQ(r.code, client::kExitVerification) << r.out;
+  EXPECT_NE(r.err.find("entry 3: proof of possession does not verify"), std::string::npos) << r.err;
+}
+
 // A witnessed deployment: three real ktwitness nodes, a ktlog that publishes
 // only checkpoints with 2 of 3 cosignatures, and a client whose policy wants
 // 2 of 3. The proxy strips cosignatures: with one left, the client refuses.

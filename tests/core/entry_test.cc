@@ -169,6 +169,69 @@ TEST(EntryTest, RoundTripsGeneratedEntry) {
   EXPECT_TRUE(VerifyPossession(*dec).ok());
 }
 
+TEST(EntryTest, ViewAliasesTheBytesAndMatchesDecode) {
+  Entry e = MakeKeySet(2);
+  Bytes enc = *EncodeEntry(e);
+  auto v = ParseEntryView(enc);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->kind, e.kind);
+  EXPECT_EQ(v->user, e.user);
+  EXPECT_EQ(v->device, e.device);
+  EXPECT_EQ(v->timestamp_ms, e.timestamp_ms);
+  EXPECT_EQ(v->prev, e.prev);
+  EXPECT_EQ(Bytes(v->identity_key.begin(), v->identity_key.end()),
+            Bytes(e.identity_key.begin(), e.identity_key.end()));
+  EXPECT_EQ(Bytes(v->possession_sig.begin(), v->possession_sig.end()), e.possession_sig);
+  const auto* begin = reinterpret_cast<const char*>(enc.data());
+  EXPECT_GE(v->user.data(), begin);  // views into `enc`, not copies
+  EXPECT_LT(v->user.data(), begin + enc.size());
+  ByteSpan rest = v->endorsements;
+  EndorsementView en;
+  size_t n = 0;
+  while (NextEndorsement(&rest, &en)) {
+    ASSERT_LT(n, e.endorsements.size());
+    EXPECT_EQ(en.device, e.endorsements[n].device);
+    EXPECT_EQ(Bytes(en.signature.begin(), en.signature.end()),
+              Bytes(e.endorsements[n].signature.begin(), e.endorsements[n].signature.end()));
+    n++;
+  }
+  EXPECT_EQ(n, 2u);
+}
+
+TEST(EntryTest, ViewIsAsStrictAsDecodeUnderMutation) {
+  Bytes enc = *EncodeEntry(MakeKeySet(2));
+  // Every single-byte change and every truncation: the view and the decoder
+  // agree on acceptance (a changed length prefix or id byte must fail both).
+  for (size_t i = 0; i < enc.size(); i++) {
+    for (uint8_t flip : {0x01, 0x80, 0xff}) {
+      Bytes m = enc;
+      m[i] ^= flip;
+      EXPECT_EQ(ParseEntryView(m).ok(), DecodeEntry(m).ok()) << i;
+    }
+    EXPECT_FALSE(ParseEntryView(ByteSpan(enc).first(i)).ok()) << i;
+  }
+  // Rename the second endorser to the first's name: same length, duplicate.
+  Entry e = MakeKeySet(2);
+  e.endorsements[1].device = e.endorsements[0].device;
+  Writer w;
+  w.U8(1);
+  w.U8(1);
+  w.Vec8(AsBytes(e.user));
+  w.Vec8(AsBytes(e.device));
+  w.U64(e.timestamp_ms);
+  w.U64(e.prev);
+  w.Raw(e.identity_key);
+  w.Vec8(e.possession_sig);
+  w.U16(static_cast<uint16_t>(2 * (1 + e.endorsements[0].device.size() + 64)));
+  for (const auto& d : e.endorsements) {
+    w.Vec8(AsBytes(d.device));
+    w.Raw(d.signature);
+  }
+  auto v = ParseEntryView(w.bytes());
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().message(), "entry: the same device endorses twice");
+}
+
 TEST(EntryTest, EndorsementsPrefixIsByteLength) {
   Entry e = MakeKeySet(2);
   auto enc = EncodeEntry(e);

@@ -329,6 +329,25 @@ TEST(EntryBundleTest, RoundTrips) {
   EXPECT_TRUE(DecodeEntryBundle(*full_encoded, 256).ok());
 }
 
+TEST(EntryBundleTest, SplitViewsEntriesInPlace) {
+  std::vector<Bytes> entries = {Bytes{1, 2}, Bytes{}, Bytes(300, 7)};
+  Bytes good = *EncodeEntryBundle(entries);
+  std::array<ByteSpan, 3> views;
+  ASSERT_TRUE(SplitEntryBundle(good, views).ok());
+  for (size_t i = 0; i < views.size(); i++) {
+    EXPECT_EQ(Bytes(views[i].begin(), views[i].end()), entries[i]) << i;
+  }
+  EXPECT_EQ(views[0].data(), good.data() + 2);  // a view, not a copy
+  EXPECT_EQ(views[2].data(), good.data() + 2 + 2 + 2 + 2);
+  std::array<ByteSpan, 4> more;
+  EXPECT_FALSE(SplitEntryBundle(good, more).ok());  // missing entry
+  EXPECT_FALSE(SplitEntryBundle(good, std::span(views).first(2)).ok());  // trailing entry
+  for (size_t n = 0; n < good.size(); n++) {
+    EXPECT_FALSE(SplitEntryBundle(ByteSpan(good).first(n), views).ok()) << n;
+  }
+  EXPECT_FALSE(SplitEntryBundle(good, std::span<ByteSpan>()).ok());
+}
+
 TEST(EntryBundleTest, EncodeRejectsBadBundles) {
   EXPECT_FALSE(EncodeEntryBundle({}).ok());
   EXPECT_FALSE(EncodeEntryBundle(std::vector<Bytes>(257, Bytes{1})).ok());
