@@ -67,6 +67,21 @@ json EventJson(const BindingEvent& ev) {
   return j;
 }
 
+// AnswerJson is the --json answer of lookup and history: the user, the
+// checkpoint it was verified against, and under `key` one EventJson per
+// event (with "device" when `with_device`).
+json AnswerJson(const std::string& user, const TrustedCheckpoint& cp, const char* key,
+                const std::vector<const BindingEvent*>& events, bool with_device) {
+  json j = {{"user", user}, {"checkpoint", CheckpointJson(cp)}};
+  j[key] = json::array();
+  for (const BindingEvent* ev : events) {
+    json e = EventJson(*ev);
+    if (with_device) e["device"] = ev->entry.device;
+    j[key].push_back(std::move(e));
+  }
+  return j;
+}
+
 std::string Flags(const BindingEvent& ev) {
   if (ev.HighSeverity()) return "UNENDORSED (operator) HIGH";
   if (ev.unendorsed) return "unendorsed (operator)";
@@ -116,13 +131,9 @@ int CmdLookup(CliEnv& env) {
   std::map<uint64_t, const BindingEvent*> events;
   for (const auto& ev : r->history.events) events[ev.index] = &ev;
   if (env.json()) {
-    json j = {{"user", user}, {"checkpoint", CheckpointJson(r->lookup.checkpoints[0])}};
-    j["devices"] = json::array();
-    for (const auto& d : r->lookup.devices) {
-      json dj = EventJson(*events.at(d.index));
-      dj["device"] = d.entry.device;
-      j["devices"].push_back(dj);
-    }
+    std::vector<const BindingEvent*> current;
+    for (const auto& d : r->lookup.devices) current.push_back(events.at(d.index));
+    json j = AnswerJson(user, r->lookup.checkpoints[0], "devices", current, true);
     j["pin"] = check.first_use ? "first-use" : check.changed ? (accept ? "accepted" : "changed") : "unchanged";
     if (check.changed) {
       j["key_change"] = {{"added", check.added}, {"removed", check.removed},
@@ -159,10 +170,9 @@ int CmdHistory(CliEnv& env) {
   auto h = lookup.History(user);
   if (!h.ok()) return Fail(env, h.status());
   if (env.json()) {
-    json j = {{"user", user}, {"checkpoint", CheckpointJson(h->checkpoints[0])}};
-    j["entries"] = json::array();
-    for (const auto& ev : h->events) j["entries"].push_back(EventJson(ev));
-    env.out() << j.dump() << "\n";
+    std::vector<const BindingEvent*> all;
+    for (const auto& ev : h->events) all.push_back(&ev);
+    env.out() << AnswerJson(user, h->checkpoints[0], "entries", all, false).dump() << "\n";
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows = {

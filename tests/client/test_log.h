@@ -143,14 +143,8 @@ class TestLog : public Fetcher {
 
   // ProofFor returns the tlog-proof of entry `index` against the served checkpoint.
   std::string ProofFor(uint64_t index) {
-    uint64_t cp_size = ServedSize();
-    VectorHashReader r(stored_);
-    core::TlogProof p;
-    p.extra = entries_[index];
-    p.index = index;
-    p.inclusion = core::ProveRecord(cp_size, index, r).value();
-    p.checkpoint = served_;
-    return core::FormatTlogProof(p);
+    std::lock_guard<std::mutex> lock(mu_);
+    return ProofForLocked(index, ServedSize());
   }
 
   uint64_t ServedSize() const {
