@@ -25,6 +25,7 @@
 #include "core/merkle.h"
 #include "net/http_client.h"
 #include "store/file_util.h"
+#include "tests/client/proxy.h"
 #include "tests/log/binding_testing.h"
 #include "tests/log/node_testing.h"
 #include "tests/testing/process.h"
@@ -38,53 +39,6 @@ using nlohmann::json;
 struct KtResult {
   int code = -1;
   std::string out, err;
-};
-
-// Proxy forwards GETs to `upstream` and lets the test rewrite answers.
-class Proxy {
- public:
-  using Tamper = std::function<std::optional<std::string>(const std::string& target,
-                                                         const std::string& body)>;
-  explicit Proxy(std::string upstream) : upstream_(std::move(upstream)) {
-    server_.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      auto r = client_.Get(upstream_ + req.target);
-      if (!r.ok()) {
-        res.status = 502;
-        return;
-      }
-      std::string body = r->body;
-      Tamper t;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        t = tamper_;
-      }
-      if (t && r->status == 200) {
-        if (auto changed = t(req.target, body); changed.has_value()) body = *changed;
-      }
-      res.status = r->status;
-      res.set_content(body, r->Header("content-type").empty() ? "text/plain" : r->Header("content-type"));
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~Proxy() {
-    server_.stop();
-    thread_.join();
-  }
-  void Set(Tamper t) {
-    std::lock_guard<std::mutex> lock(mu_);
-    tamper_ = std::move(t);
-  }
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::string upstream_;
-  net::HttpClient client_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  Tamper tamper_;
 };
 
 class ClientIntegrationTest : public ::testing::Test {
