@@ -3,6 +3,8 @@
 // initial messages to every verified current device of a user, and the
 // device's mailbox read, processed (x3dh/responder.h), sender-checked
 // against the log, printed and acknowledged.
+#include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +43,27 @@ bool Ackable(const Status& s) {
   return x3dh::X3dhErrorOf(s).has_value() || s.code() == Status::Code::kInvalidArgument;
 }
 
+// Messaging is what send and receive open: the local device, its contact
+// pins and a directory/mailbox client of the log.
+struct Messaging {
+  Messaging(std::unique_ptr<x3dh::DeviceStore> s, Contacts c, std::string log_url)
+      : store(std::move(s)), contacts(std::move(c)), prekeys(std::move(log_url), http) {}
+
+  std::unique_ptr<x3dh::DeviceStore> store;
+  Contacts contacts;
+  net::HttpClient http;
+  PrekeyClient prekeys;
+};
+
+// OpenMessaging opens them, or returns the failure to report.
+core::StatusOr<std::unique_ptr<Messaging>> OpenMessaging(const CliEnv& env) {
+  auto store = OpenDevice(env, {});
+  if (!store.ok()) return store.status();
+  auto contacts = Contacts::Load(env.state->dir());
+  if (!contacts.ok()) return contacts.status();
+  return std::make_unique<Messaging>(std::move(*store), std::move(*contacts), ResolveLogUrl(env));
+}
+
 }  // namespace
 
 int CmdSend(CliEnv& env) {
@@ -50,20 +73,18 @@ int CmdSend(CliEnv& env) {
   }
   const std::string& user = env.args.positional[0];
   const std::string& text = env.args.positional[1];
-  auto store = OpenDevice(env, {});
-  if (!store.ok()) return Fail(env, store.status());
-  x3dh::DeviceStore& s = **store;
-  auto contacts = Contacts::Load(env.state->dir());
-  if (!contacts.ok()) return Fail(env, contacts.status());
-  net::HttpClient http;
-  PrekeyClient prekeys(ResolveLogUrl(env), http);
+  auto opened = OpenMessaging(env);
+  if (!opened.ok()) return Fail(env, opened.status());
+  x3dh::DeviceStore& s = *(*opened)->store;
+  Contacts& contacts = (*opened)->contacts;
+  PrekeyClient& prekeys = (*opened)->prekeys;
   SendOptions options;
   options.initiator.now = env.ctx->clock();
   options.record = [&](const x3dh::VerifiedBundle& b, const x3dh::InitiatorResult& r) {
     return s.RecordInitiated(b, r, env.ctx->clock());
   };
   Sender sender{&s.identity(), s.user(), s.device()};
-  auto report = SendToUser(prekeys, *env.log, *contacts, sender, user, core::AsBytes(text), options);
+  auto report = SendToUser(prekeys, *env.log, contacts, sender, user, core::AsBytes(text), options);
   if (!report.ok()) {
     CountReason(env, s, report.status());
     return FailX3dh(env, report.status());
@@ -115,13 +136,11 @@ int CmdReceive(CliEnv& env) {
   if (!limit.ok() || *limit == 0 || *limit > 1000) {
     return Fail(env, Status::InvalidArgument("usage: --limit takes 1..1000"));
   }
-  auto store = OpenDevice(env, {});
-  if (!store.ok()) return Fail(env, store.status());
-  x3dh::DeviceStore& s = **store;
-  auto contacts = Contacts::Load(env.state->dir());
-  if (!contacts.ok()) return Fail(env, contacts.status());
-  net::HttpClient http;
-  PrekeyClient prekeys(ResolveLogUrl(env), http);
+  auto opened = OpenMessaging(env);
+  if (!opened.ok()) return Fail(env, opened.status());
+  x3dh::DeviceStore& s = *(*opened)->store;
+  Contacts& contacts = (*opened)->contacts;
+  PrekeyClient& prekeys = (*opened)->prekeys;
   const AuthHeader auth = DeviceAuthFor(s);
   auto messages = prekeys.FetchMessages(s.user(), s.device(), *limit, auth);
   if (!messages.ok()) return Fail(env, messages.status());
@@ -137,7 +156,7 @@ int CmdReceive(CliEnv& env) {
     const MailboxMessage& m = (*messages)[i];
     json j = {{"id", m.id}, {"received", m.received}};
     auto& p = processed[i];
-    Status st = p.ok() ? VerifySender(*env.log, *contacts, p->header) : p.status();
+    Status st = p.ok() ? VerifySender(*env.log, contacts, p->header) : p.status();
     if (p.ok()) {
       j["sender_user"] = p->header.sender_user;
       j["sender_device"] = p->header.sender_device;

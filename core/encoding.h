@@ -4,6 +4,8 @@
 #ifndef KT_CORE_ENCODING_H_
 #define KT_CORE_ENCODING_H_
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -67,6 +69,14 @@ class Reader {
   bool U64(uint64_t* v);
   // Raw reads exactly n bytes; the span aliases the input.
   bool Raw(size_t n, ByteSpan* out);
+  // Array reads exactly N bytes into a fixed-size array (keys, signatures).
+  template <size_t N>
+  bool Array(std::array<uint8_t, N>* out) {
+    ByteSpan b;
+    if (!Raw(N, &b)) return false;
+    std::copy(b.begin(), b.end(), out->begin());
+    return true;
+  }
   bool Vec8(ByteSpan* out);
   bool Vec16(ByteSpan* out);
   bool empty() const { return in_.empty(); }

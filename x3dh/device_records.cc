@@ -31,14 +31,6 @@ bool ReadFlag(core::Reader& r, bool* out) {
   return true;
 }
 
-template <size_t N>
-bool ReadArray(core::Reader& r, std::array<uint8_t, N>* out) {
-  ByteSpan s;
-  if (!r.Raw(N, &s)) return false;
-  std::copy(s.begin(), s.end(), out->begin());
-  return true;
-}
-
 bool ReadSecret(core::Reader& r, size_t n, core::SecretBytes* out) {
   ByteSpan s;
   if (!r.Raw(n, &s)) return false;
@@ -94,8 +86,8 @@ StatusOr<SpkRecord> DecodeSpkRecord(uint32_t spk_id, std::string_view v) {
   out.spk.prekey.spk_id = spk_id;
   bool retired = false;
   uint64_t retired_at = 0;
-  if (!ReadVersion(r) || !r.U64(&out.spk.prekey.created) || !ReadArray(r, &out.spk.prekey.public_key) ||
-      !ReadArray(r, &out.spk.prekey.signature) || !ReadSecret(r, 32, &out.private_key) ||
+  if (!ReadVersion(r) || !r.U64(&out.spk.prekey.created) || !r.Array(&out.spk.prekey.public_key) ||
+      !r.Array(&out.spk.prekey.signature) || !ReadSecret(r, 32, &out.private_key) ||
       !ReadFlag(r, &retired) || !r.U64(&retired_at) || !r.empty()) {
     return Corrupt("signed prekey");
   }
@@ -119,7 +111,7 @@ StatusOr<OpkRecord> DecodeOpkRecord(std::string_view v) {
   core::Reader r(core::AsBytes(v));
   OpkRecord out;
   if (!ReadVersion(r) || !ReadFlag(r, &out.uploaded) || !r.U64(&out.created) ||
-      !ReadSecret(r, 32, &out.private_key) || !ReadArray(r, &out.public_key) || !r.empty()) {
+      !ReadSecret(r, 32, &out.private_key) || !r.Array(&out.public_key) || !r.empty()) {
     return Corrupt("one-time prekey");
   }
   return out;
@@ -135,7 +127,7 @@ core::Bytes EncodeTombstone(const TombstoneRecord& t) {
 StatusOr<TombstoneRecord> DecodeTombstone(std::string_view v) {
   core::Reader r(core::AsBytes(v));
   TombstoneRecord out;
-  if (!ReadArray(r, &out.message_id) || !r.U64(&out.consumed_at) || !r.empty()) {
+  if (!r.Array(&out.message_id) || !r.U64(&out.consumed_at) || !r.empty()) {
     return Corrupt("one-time prekey tombstone");
   }
   return out;
@@ -160,7 +152,7 @@ StatusOr<Session> DecodeSession(const core::Hash& message_id, std::string_view v
   out.message_id = message_id;
   ByteSpan user, device;
   if (!ReadVersion(r) || !ReadFlag(r, &out.initiator) || !r.Vec8(&user) || !r.Vec8(&device) ||
-      !ReadArray(r, &out.peer_identity_key) || !ReadSecret(r, 32, &out.shared_key) ||
+      !r.Array(&out.peer_identity_key) || !ReadSecret(r, 32, &out.shared_key) ||
       !r.U64(&out.created) || !r.empty()) {
     return Corrupt("session");
   }

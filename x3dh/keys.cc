@@ -15,14 +15,6 @@ namespace {
 constexpr std::string_view kSpkContext = "kt-x3dh-spk-v1\n";
 constexpr uint8_t kBundleVersion = 1;
 
-template <size_t N>
-bool ReadArray(core::Reader& r, std::array<uint8_t, N>* out) {
-  core::ByteSpan b;
-  if (!r.Raw(N, &b)) return false;
-  std::copy(b.begin(), b.end(), out->begin());
-  return true;
-}
-
 // ReadId reads a non-empty UTF-8 user or device id (opaque <1..255>).
 bool ReadId(core::Reader& r, std::string* out) {
   core::ByteSpan b;
@@ -103,15 +95,15 @@ core::StatusOr<PrekeyBundle> DecodePrekeyBundle(core::ByteSpan in) {
   PrekeyBundle b;
   if (!ReadId(r, &b.user) || !ReadId(r, &b.device)) return bad("bad user or device id");
   SignedPrekey& spk = b.signed_prekey;
-  if (!ReadArray(r, &b.identity_key) || !r.U32(&spk.spk_id) || !r.U64(&spk.created) ||
-      !ReadArray(r, &spk.public_key) || !ReadArray(r, &spk.signature)) {
+  if (!r.Array(&b.identity_key) || !r.U32(&spk.spk_id) || !r.U64(&spk.created) ||
+      !r.Array(&spk.public_key) || !r.Array(&spk.signature)) {
     return bad("truncated");
   }
   uint8_t has_opk = 0;
   if (!r.U8(&has_opk) || has_opk > 1) return bad("bad has_opk flag");
   if (has_opk == 1) {
     OneTimePrekey opk;
-    if (!r.U32(&opk.opk_id) || !ReadArray(r, &opk.public_key)) return bad("truncated one-time prekey");
+    if (!r.U32(&opk.opk_id) || !r.Array(&opk.public_key)) return bad("truncated one-time prekey");
     b.one_time_prekey = opk;
   }
   if (!r.empty()) return bad("trailing bytes");

@@ -33,14 +33,6 @@ bool ReadId(core::Reader& r, std::string* out) {
   return true;
 }
 
-template <size_t N>
-bool ReadArray(core::Reader& r, std::array<uint8_t, N>* out) {
-  core::ByteSpan b;
-  if (!r.Raw(N, &b)) return false;
-  std::copy(b.begin(), b.end(), out->begin());
-  return true;
-}
-
 void WriteHeader(core::Writer& w, const Header& h) {
   w.U8(kHeaderVersion);
   WriteId(w, h.sender_user);
@@ -64,7 +56,7 @@ core::Status ReadHeader(core::Reader& r, Header* h) {
       !ReadId(r, &h->recipient_user) || !ReadId(r, &h->recipient_device)) {
     return bad("bad user or device id");
   }
-  if (!ReadArray(r, &h->sender_identity_key) || !ReadArray(r, &h->ephemeral_key) ||
+  if (!r.Array(&h->sender_identity_key) || !r.Array(&h->ephemeral_key) ||
       !r.U32(&h->spk_id)) {
     return bad("truncated");
   }

@@ -35,20 +35,12 @@ core::Bytes EncodeRecord(const DeviceRecord& r) {
   return w.Take();
 }
 
-template <size_t N>
-bool ReadArray(core::Reader& r, std::array<uint8_t, N>* out) {
-  core::ByteSpan b;
-  if (!r.Raw(N, &b)) return false;
-  std::copy(b.begin(), b.end(), out->begin());
-  return true;
-}
-
 StatusOr<DeviceRecord> DecodeRecord(std::string_view v) {
   core::Reader r(core::AsBytes(v));
   DeviceRecord rec;
-  if (v.size() != kRecordSize || !ReadArray(r, &rec.identity_key) || !r.U32(&rec.spk.spk_id) ||
-      !r.U64(&rec.spk.created) || !ReadArray(r, &rec.spk.public_key) ||
-      !ReadArray(r, &rec.spk.signature) || !r.U64(&rec.opk_count) || !r.empty()) {
+  if (v.size() != kRecordSize || !r.Array(&rec.identity_key) || !r.U32(&rec.spk.spk_id) ||
+      !r.U64(&rec.spk.created) || !r.Array(&rec.spk.public_key) ||
+      !r.Array(&rec.spk.signature) || !r.U64(&rec.opk_count) || !r.empty()) {
     return Status::Corruption("prekey store: bad device record");
   }
   return rec;
