@@ -246,8 +246,9 @@ BENCHMARK(BM_X25519KeyPairImport);
 
 // RespondWithKeys as the device store runs it, without LMDB: the SPK key is
 // parsed once (the store caches it by id), the OPK imported from its stored
-// key pair on every call.
-void BM_ResponderStoredKeys(benchmark::State& state) {
+// key pair on every call. `cold` clears the conversion cache each iteration,
+// so the sender's identity key is converted every time.
+void RunResponderStoredKeys(benchmark::State& state, bool cold) {
   const Fixture& f = F();
   auto spk = core::X25519PrivateKey::FromBytes(f.spk.private_key.span());
   if (!spk.ok()) std::abort();
@@ -259,32 +260,18 @@ void BM_ResponderStoredKeys(benchmark::State& state) {
   };
   const x3dh::DeviceIdentity me(f.bob);
   for (auto _ : state) {
-    core::ClearEd25519ToX25519Cache();  // cold: the peer key is converted
+    if (cold) core::ClearEd25519ToX25519Cache();
     auto r = x3dh::RespondWithKeys(f.message, me, spk_lookup, opk_lookup);
     if (!r.ok()) std::abort();
     benchmark::DoNotOptimize(r);
   }
 }
+
+void BM_ResponderStoredKeys(benchmark::State& state) { RunResponderStoredKeys(state, true); }
 BENCHMARK(BM_ResponderStoredKeys);
 
 // The same for a sender whose identity key is in the conversion cache.
-void BM_ResponderStoredKeysCached(benchmark::State& state) {
-  const Fixture& f = F();
-  auto spk = core::X25519PrivateKey::FromBytes(f.spk.private_key.span());
-  if (!spk.ok()) std::abort();
-  x3dh::ParsedPrekeyLookup spk_lookup = [&](uint32_t) -> core::StatusOr<core::X25519PrivateKey> {
-    return *spk;
-  };
-  x3dh::ParsedPrekeyLookup opk_lookup = [&f](uint32_t) {
-    return core::X25519PrivateKey::FromKeyPair(f.opk.private_key.span(), f.opk.public_key);
-  };
-  const x3dh::DeviceIdentity me(f.bob);
-  for (auto _ : state) {
-    auto r = x3dh::RespondWithKeys(f.message, me, spk_lookup, opk_lookup);
-    if (!r.ok()) std::abort();
-    benchmark::DoNotOptimize(r);
-  }
-}
+void BM_ResponderStoredKeysCached(benchmark::State& state) { RunResponderStoredKeys(state, false); }
 BENCHMARK(BM_ResponderStoredKeysCached);
 
 // DeviceBench is a real device store (LMDB in a temp dir) with `n` OPKs
