@@ -2,10 +2,10 @@
 // Checkpoint trust under a tlog-policy (see trust.h).
 #include "client/trust.h"
 
-#include <chrono>
 #include <set>
 #include <utility>
 
+#include "core/clock.h"
 #include "core/crypto.h"
 #include "core/merkle.h"
 #include "core/proof.h"
@@ -16,10 +16,7 @@ namespace kt::client {
 using core::Status;
 using core::StatusOr;
 
-uint64_t SystemClockSeconds() {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
-}
+uint64_t SystemClockSeconds() { return core::UnixSeconds(); }
 
 Trust::Trust(core::Policy policy, Clock clock)
     : policy_(std::move(policy)),

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/checkpoint.h"
+#include "core/clock.h"
 #include "core/cosignature.h"
 #include "core/encoding.h"
 #include "core/merkle.h"
@@ -66,13 +67,6 @@ const char* OutcomeName(WitnessOutcome o) {
 StatusOr<std::string> NoteText(const std::string& signed_note) {
   KT_ASSIGN_OR_RETURN(core::Note note, core::ParseNote(signed_note));
   return note.text;
-}
-
-uint64_t UnixSeconds() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
 }
 
 }  // namespace
@@ -281,7 +275,7 @@ WitnessCollector::AttemptResult WitnessCollector::VerifyAnswer(const Witness& w,
   auto note = core::ParseNote(round.checkpoint + answer);
   if (!note.ok()) return {WitnessOutcome::kInvalidCosignature, old_size, {}};
   const core::VerifierKey& key = w.policy->key;
-  const uint64_t latest_ok = UnixSeconds() + static_cast<uint64_t>(options_.max_future_skew.count());
+  const uint64_t latest_ok = core::UnixSeconds() + static_cast<uint64_t>(options_.max_future_skew.count());
   std::optional<core::NoteSignature> good;
   for (const core::NoteSignature& sig : note->signatures) {
     if (sig.name != key.name || sig.key_id != key.key_id) continue;

@@ -3,10 +3,10 @@
 // compare-and-swap per request inside a group-committed LMDB write txn.
 #include "witness/witness.h"
 
-#include <chrono>
 #include <set>
 #include <utility>
 
+#include "core/clock.h"
 #include "core/cosignature.h"
 #include "core/merkle.h"
 #include "core/note.h"
@@ -18,18 +18,6 @@ namespace {
 
 using core::Status;
 using core::StatusOr;
-
-uint64_t SystemSeconds() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
-uint64_t SystemMillis() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 Verdict Refuse(std::string why, std::optional<EvidenceKind> evidence = std::nullopt) {
   return Verdict{Status::VerificationFailed(std::move(why)), evidence};
@@ -138,8 +126,8 @@ StatusOr<std::unique_ptr<Witness>> Witness::Create(std::vector<core::SignerKey> 
     }
     keys.push_back(std::move(k));
   }
-  if (!options.now) options.now = SystemSeconds;
-  if (!options.now_ms) options.now_ms = SystemMillis;
+  if (!options.now) options.now = core::UnixSeconds;
+  if (!options.now_ms) options.now_ms = core::UnixMillis;
   return std::unique_ptr<Witness>(new Witness(std::move(witness_keys), std::move(logs), store,
                                               committer, std::move(options)));
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/checkpoint.h"
+#include "core/clock.h"
 #include "core/encoding.h"
 #include "core/entry.h"
 #include "core/keys.h"
@@ -112,7 +113,7 @@ class LogApiTest : public ::testing::Test {
     json j = json::parse(r.body);
     auto entry_bytes = core::Base64Decode(j["entry"].get<std::string>());
     EXPECT_TRUE(entry_bytes.ok());
-    auto v = core::VerifyTlogProof(j["proof"].get<std::string>(), *policy_, NowSeconds());
+    auto v = core::VerifyTlogProof(j["proof"].get<std::string>(), *policy_, core::UnixSeconds());
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     if (v.ok()) {
       EXPECT_EQ(v->proof.extra, *entry_bytes);
@@ -121,12 +122,6 @@ class LogApiTest : public ::testing::Test {
     auto e = core::DecodeEntry(*entry_bytes);
     EXPECT_TRUE(e.ok());
     return e.ok() ? *e : core::Entry{};
-  }
-
-  static uint64_t NowSeconds() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
   }
 
   // AddEntries integrates n operator entries through the sequencer and
@@ -219,7 +214,7 @@ TEST_F(LogApiTest, BindingLifecycle) {
   EXPECT_EQ(lj["devices"][0]["device"], "laptop");
   EXPECT_EQ(lj["devices"][0]["index"], 1);
   auto lv = core::VerifyTlogProof(lj["devices"][0]["proof"].get<std::string>(), *policy_,
-                                  NowSeconds());
+                                  core::UnixSeconds());
   ASSERT_TRUE(lv.ok()) << lv.status().ToString();
   EXPECT_EQ(core::Base64Encode(lv->proof.extra), lj["devices"][0]["entry"]);
   // History: all four, oldest first, each proven against one checkpoint.
@@ -230,7 +225,7 @@ TEST_F(LogApiTest, BindingLifecycle) {
   for (size_t i = 0; i < 4; i++) {
     EXPECT_EQ(hj["entries"][i]["index"], i);
     auto v = core::VerifyTlogProof(hj["entries"][i]["proof"].get<std::string>(), *policy_,
-                                   NowSeconds());
+                                   core::UnixSeconds());
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     EXPECT_EQ(v->proof.checkpoint, hj["checkpoint"]);
   }

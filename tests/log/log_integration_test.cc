@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/checkpoint.h"
+#include "core/clock.h"
 #include "core/encoding.h"
 #include "core/entry.h"
 #include "core/merkle.h"
@@ -33,12 +34,6 @@ namespace {
 
 using nlohmann::json;
 using core::Status;
-
-uint64_t NowSeconds() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 core::Policy LogOnlyPolicy(const std::string& vkey) {
   auto p = core::ParsePolicy("log " + vkey + "\nquorum none\n");
@@ -69,7 +64,7 @@ Answer Post(net::HttpClient& client, LogProcess& log, const json& body, bool as_
 // VerifyAnswer checks a 200 binding answer's tlog-proof with core.
 void VerifyAnswer(const Answer& a, const core::Policy& policy) {
   ASSERT_EQ(a.status, 200) << a.body.dump();
-  auto v = core::VerifyTlogProof(a.body["proof"].get<std::string>(), policy, NowSeconds());
+  auto v = core::VerifyTlogProof(a.body["proof"].get<std::string>(), policy, core::UnixSeconds());
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(core::Base64Encode(v->proof.extra), a.body["entry"]);
   EXPECT_EQ(v->proof.index, a.body["index"].get<uint64_t>());
@@ -124,7 +119,7 @@ TEST_F(LogIntegrationTest, BindingsEndToEnd) {
   ASSERT_EQ(lj["devices"].size(), 1u);
   EXPECT_EQ(lj["devices"][0]["index"], 2);
   auto lv = core::VerifyTlogProof(lj["devices"][0]["proof"].get<std::string>(), *policy_,
-                                  NowSeconds());
+                                  core::UnixSeconds());
   ASSERT_TRUE(lv.ok()) << lv.status().ToString();
   auto entry = core::DecodeEntry(lv->proof.extra);
   ASSERT_TRUE(entry.ok());

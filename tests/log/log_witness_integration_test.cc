@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/checkpoint.h"
+#include "core/clock.h"
 #include "core/encoding.h"
 #include "core/policy.h"
 #include "core/tlog_proof.h"
@@ -25,12 +26,6 @@ namespace kt::testing {
 namespace {
 
 using nlohmann::json;
-
-uint64_t NowSeconds() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 // WitnessProcess is a ktwitness serve child with its key and data.
 class WitnessProcess {
@@ -112,7 +107,7 @@ class LogWitnessIntegrationTest : public ::testing::Test {
   // Witnesses returns the policy names whose cosignatures counted in a
   // 200 answer's proof (which must verify with the 2-of-3 policy).
   std::vector<std::string> VerifiedWitnesses(const json& answer) {
-    auto v = core::VerifyTlogProof(answer["proof"].get<std::string>(), *policy_, NowSeconds());
+    auto v = core::VerifyTlogProof(answer["proof"].get<std::string>(), *policy_, core::UnixSeconds());
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     if (!v.ok()) return {};
     std::vector<std::string> names = v->witnesses;
@@ -205,7 +200,7 @@ TEST_F(LogWitnessIntegrationTest, TwoStoppedWitnessesGivePendingThenPublish) {
   json lj = json::parse(look->body);
   ASSERT_EQ(lj["devices"].size(), 1u);
   auto v = core::VerifyTlogProof(lj["devices"][0]["proof"].get<std::string>(), *policy_,
-                                 NowSeconds());
+                                 core::UnixSeconds());
   EXPECT_TRUE(v.ok()) << v.status().ToString();
 }
 

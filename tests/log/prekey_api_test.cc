@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/crypto_dh.h"
 #include "core/encoding.h"
 #include "core/keys.h"
@@ -35,12 +36,6 @@ using testing::TestDevice;
 
 constexpr char kOrigin[] = "example.org/log";
 constexpr char kToken[] = "operator-token-0123456789abcdef";
-
-uint64_t NowSeconds() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 // Call is a request as the device (or anyone) would send it.
 struct Call {
@@ -122,13 +117,13 @@ class PrekeyApiTest : public ::testing::Test {
   // Send runs `call` signed by `key` (when signed_path is set) at time `now`.
   ApiResponse Send(const Call& call, const core::Ed25519Signer* key, uint64_t now = 0,
                    std::optional<std::string> auth_override = std::nullopt) {
-    if (now == 0) now = NowSeconds();
+    if (now == 0) now = core::UnixSeconds();
     PrekeyRequest req;
     req.method = call.method;
     req.target = call.target;
     req.body = call.body;
     req.limit = call.limit;
-    req.now = NowSeconds();
+    req.now = core::UnixSeconds();
     if (auth_override) {
       req.authorization = auth_override;
     } else if (key != nullptr) {
@@ -142,7 +137,7 @@ class PrekeyApiTest : public ::testing::Test {
   // [first, first + n).
   x3dh::PrekeyUpload Upload(const TestDevice& dev, uint32_t spk_id, uint32_t first, uint32_t n) {
     if (!spk_priv_.contains(spk_id)) {
-      spk_priv_[spk_id] = x3dh::SignPrekey(dev.key, spk_id, NowSeconds(),
+      spk_priv_[spk_id] = x3dh::SignPrekey(dev.key, spk_id, core::UnixSeconds(),
                                            core::GenerateX25519().public_key);
     }
     x3dh::PrekeyUpload u;
@@ -224,7 +219,7 @@ TEST_F(PrekeyApiTest, UploadFetchCountAndExhaust) {
       EXPECT_FALSE(bundle->one_time_prekey.has_value());
     }
     // The entry and proof are the lookup's, and verify with core.
-    auto v = core::VerifyTlogProof(b["proof"].get<std::string>(), *policy_, NowSeconds());
+    auto v = core::VerifyTlogProof(b["proof"].get<std::string>(), *policy_, core::UnixSeconds());
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     EXPECT_EQ(core::Base64Encode(v->proof.extra), b["entry"]);
     EXPECT_EQ(v->proof.index, b["index"].get<uint64_t>());
@@ -277,21 +272,21 @@ TEST_F(PrekeyApiTest, AuthFailures) {
   EXPECT_EQ(Send(call, nullptr, 0, "KT-Device ts=1").status, 401);
   EXPECT_EQ(Send(call, nullptr, 0, "Bearer x").status, 401);
   EXPECT_EQ(reason("malformed"), 2u);
-  EXPECT_EQ(Send(call, &phone.key, NowSeconds() - 400).status, 401);
-  EXPECT_EQ(Send(call, &phone.key, NowSeconds() + 400).status, 401);
+  EXPECT_EQ(Send(call, &phone.key, core::UnixSeconds() - 400).status, 401);
+  EXPECT_EQ(Send(call, &phone.key, core::UnixSeconds() + 400).status, 401);
   EXPECT_EQ(reason("stale"), 2u);
   TestDevice other{"phone"};
   EXPECT_EQ(Send(call, &other.key).status, 401);
   // Signed over another body, path or method.
   std::string auth = x3dh::DeviceAuthHeader(phone.key, "PUT", path, core::AsBytes(body + " "),
-                                            NowSeconds());
+                                            core::UnixSeconds());
   EXPECT_EQ(Send(call, nullptr, 0, auth).status, 401);
   auth = x3dh::DeviceAuthHeader(phone.key, "PUT", "/v1/prekeys/bob/phone2", core::AsBytes(body),
-                                NowSeconds());
+                                core::UnixSeconds());
   EXPECT_EQ(Send(call, nullptr, 0, auth).status, 401);
   EXPECT_EQ(reason("signature"), 3u);
   // Replay of an accepted header.
-  auth = x3dh::DeviceAuthHeader(phone.key, "PUT", path, core::AsBytes(body), NowSeconds());
+  auth = x3dh::DeviceAuthHeader(phone.key, "PUT", path, core::AsBytes(body), core::UnixSeconds());
   EXPECT_EQ(Send(call, nullptr, 0, auth).status, 200);
   r = Send(call, nullptr, 0, auth);
   EXPECT_EQ(r.status, 401);
@@ -354,7 +349,7 @@ TEST_F(PrekeyApiTest, UploadRefusals) {
   EXPECT_EQ(code_of(Upload(phone, 1, 0, 2)), "200 ");
   EXPECT_EQ(code_of(Upload(phone, 1, 1, 1)), "409 opk_id_reused");
   x3dh::PrekeyUpload other_spk = Upload(phone, 1, 10, 1);
-  other_spk.spk = x3dh::SignPrekey(phone.key, 1, NowSeconds(), core::GenerateX25519().public_key);
+  other_spk.spk = x3dh::SignPrekey(phone.key, 1, core::UnixSeconds(), core::GenerateX25519().public_key);
   EXPECT_EQ(code_of(other_spk), "409 spk_id_reused");
   EXPECT_EQ(code_of(Upload(phone, 1, 10, 19)), "507 opk_pool_full");  // pool bound 20 in this test
   EXPECT_EQ(code_of(Upload(phone, 2, 10, 18)), "200 ");
@@ -367,7 +362,7 @@ TEST_F(PrekeyApiTest, UploadRefusals) {
   }
   // The signed body is what is parsed: a tampered body fails authentication.
   std::string body = x3dh::PrekeyUploadToJson(Upload(phone, 2, 50, 1));
-  std::string auth = x3dh::DeviceAuthHeader(phone.key, "PUT", path, core::AsBytes(body), NowSeconds());
+  std::string auth = x3dh::DeviceAuthHeader(phone.key, "PUT", path, core::AsBytes(body), core::UnixSeconds());
   body[body.size() - 3] ^= 1;
   EXPECT_EQ(Send({"PUT", path, path, body}, nullptr, 0, auth).status, 401);
 }
@@ -451,7 +446,7 @@ TEST_F(PrekeyApiTest, Mailbox) {
   EXPECT_EQ(list[0]["id"], id1);
   EXPECT_EQ(list[0]["message"], core::Base64Encode(core::AsBytes(m1)));
   EXPECT_EQ(list[2]["message"], core::Base64Encode(core::AsBytes(m3)));
-  EXPECT_NEAR(list[0]["received"].get<double>(), static_cast<double>(NowSeconds()), 60);
+  EXPECT_NEAR(list[0]["received"].get<double>(), static_cast<double>(core::UnixSeconds()), 60);
   r = Send({"GET", path + "?limit=1", path, "", "1"}, &phone.key);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(json::parse(r.body)["messages"].size(), 1u);

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/crypto_dh.h"
 #include "core/encoding.h"
 #include "core/policy.h"
@@ -33,12 +34,6 @@ namespace kt::testing {
 namespace {
 
 using nlohmann::json;
-
-uint64_t NowSeconds() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 struct Answer {
   int status = 0;
@@ -77,7 +72,7 @@ class PrekeyIntegrationTest : public ::testing::Test {
                 const std::string& signed_path, const std::string& body,
                 const core::Ed25519Signer& key, uint64_t ts = 0,
                 std::optional<std::string> header = std::nullopt) {
-    if (ts == 0) ts = NowSeconds();
+    if (ts == 0) ts = core::UnixSeconds();
     if (!header) {
       header = x3dh::DeviceAuthHeader(key, method, signed_path, core::AsBytes(body), ts);
     }
@@ -91,7 +86,7 @@ class PrekeyIntegrationTest : public ::testing::Test {
   x3dh::PrekeyUpload Upload(const TestDevice& dev, uint32_t spk_id, uint32_t first, uint32_t n) {
     auto key = std::make_pair(dev.name, spk_id);
     if (!spks_.contains(key)) {
-      spks_[key] = x3dh::SignPrekey(dev.key, spk_id, NowSeconds(), core::GenerateX25519().public_key);
+      spks_[key] = x3dh::SignPrekey(dev.key, spk_id, core::UnixSeconds(), core::GenerateX25519().public_key);
     }
     x3dh::PrekeyUpload u;
     u.identity_key = dev.key.public_key();
@@ -148,11 +143,11 @@ TEST_F(PrekeyIntegrationTest, UploadAuthenticationAndRefusals) {
   Answer a = Signed("PUT", path, path, body2, impostor.key);
   EXPECT_EQ(a.status, 401) << a.raw;
   EXPECT_EQ(a.body["code"], "unauthenticated");
-  EXPECT_EQ(Signed("PUT", path, path, body2, phone.key, NowSeconds() - 3600).status, 401);
-  EXPECT_EQ(Signed("PUT", path, path, body2, phone.key, NowSeconds() + 3600).status, 401);
+  EXPECT_EQ(Signed("PUT", path, path, body2, phone.key, core::UnixSeconds() - 3600).status, 401);
+  EXPECT_EQ(Signed("PUT", path, path, body2, phone.key, core::UnixSeconds() + 3600).status, 401);
   EXPECT_EQ(Signed("PUT", path, path, body2, phone.key, 0, "KT-Device nonsense").status, 401);
   std::string header =
-      x3dh::DeviceAuthHeader(phone.key, "PUT", path, core::AsBytes(body2), NowSeconds());
+      x3dh::DeviceAuthHeader(phone.key, "PUT", path, core::AsBytes(body2), core::UnixSeconds());
   EXPECT_EQ(Signed("PUT", path, path, body2, phone.key, 0, header).status, 200);
   EXPECT_EQ(Signed("PUT", path, path, body2, phone.key, 0, header).status, 401);
   {
@@ -275,7 +270,7 @@ TEST_F(PrekeyIntegrationTest, ConcurrentFetchesNeverShareAnOpk) {
   Answer a = ToAnswer(client_.Get(log_->Url("/v1/prekeys/bob")));
   ASSERT_EQ(a.status, 200);
   for (const json& b : a.body["bundles"]) {
-    auto v = core::VerifyTlogProof(b["proof"].get<std::string>(), *policy_, NowSeconds());
+    auto v = core::VerifyTlogProof(b["proof"].get<std::string>(), *policy_, core::UnixSeconds());
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     EXPECT_EQ(core::Base64Encode(v->proof.extra), b["entry"]);
     auto bundle = x3dh::DecodePrekeyBundle(*core::Base64Decode(b["bundle"].get<std::string>()));
