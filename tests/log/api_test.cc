@@ -26,6 +26,7 @@
 #include "core/tlog_proof.h"
 #include "log/memory_storage.h"
 #include "tests/log/binding_testing.h"
+#include "tests/log/in_process_log.h"
 #include "tests/testing/vectors.h"
 
 namespace kt::log {
@@ -36,8 +37,8 @@ using testing::RevokeRequest;
 using testing::SetRequest;
 using testing::TestDevice;
 
-constexpr char kOrigin[] = "example.org/log";
-constexpr char kToken[] = "operator-token-0123456789abcdef";
+using testing::kOrigin;
+using testing::kToken;
 
 std::string Gunzip(const std::string& in) {
   z_stream zs{};
@@ -65,43 +66,17 @@ std::string HeaderOf(const ApiResponse& r, const std::string& name) {
   return "";
 }
 
-class LogApiTest : public ::testing::Test {
+class LogApiTest : public testing::InProcessLogTest {
  protected:
   void SetUp() override {
-    auto key = core::GenerateSignerKey(kOrigin, core::kSigTypeEd25519);
-    ASSERT_TRUE(key.ok());
-    log_key_ = *key;
-    auto policy = core::ParsePolicy("log " + log_key_->VerifierKeyString() + "\nquorum none\n");
-    ASSERT_TRUE(policy.ok()) << policy.status().ToString();
-    policy_ = *policy;
-    auto token = OperatorToken::FromFileContents(kToken);
-    ASSERT_TRUE(token.ok());
-    token_ = std::make_unique<OperatorToken>(*token);
-    SequencerOptions options;
-    options.batch_interval = std::chrono::milliseconds(5);
-    auto seq = Sequencer::Create(storage_, MakeCheckpointSigner(*log_key_), options);
-    ASSERT_TRUE(seq.ok()) << seq.status().ToString();
-    sequencer_ = std::move(seq).value();
-    auto wc = WitnessCollector::Create(storage_, std::nullopt);
-    ASSERT_TRUE(wc.ok());
-    collector_ = std::move(wc).value();
-    sequencer_->SetOnIntegrated([this](const std::string& cp, uint64_t size) {
-      collector_->OnIntegrated(cp, size);
-    });
-    ASSERT_TRUE(collector_->Start().ok());
-    sequencer_->Start();
     LogApiOptions api_options;
     api_options.witness_timeout = std::chrono::milliseconds(5000);
-    api_ = std::make_unique<LogApi>(storage_, *sequencer_, *collector_, token_.get(), api_options);
-  }
-  void TearDown() override {
-    if (sequencer_) sequencer_->Stop();
-    if (collector_) collector_->Stop();
+    ASSERT_NO_FATAL_FAILURE(StartLog(api_options));
   }
 
   ApiResponse Post(const json& body, std::optional<std::string> auth = std::nullopt,
                    bool allow = true) {
-    return api_->PostBinding(body.dump(), auth, [allow] { return allow; });
+    return log_api_->PostBinding(body.dump(), auth, [allow] { return allow; });
   }
   ApiResponse PostAsOperator(const json& body) {
     return Post(body, std::string("Bearer ") + kToken);
@@ -151,18 +126,10 @@ class LogApiTest : public ::testing::Test {
     for (auto& [i, b] : got) out.push_back(b);
     return out;
   }
-
-  MemoryStorage storage_;
-  std::optional<core::SignerKey> log_key_;
-  std::optional<core::Policy> policy_;
-  std::unique_ptr<OperatorToken> token_;
-  std::unique_ptr<Sequencer> sequencer_;
-  std::unique_ptr<WitnessCollector> collector_;
-  std::unique_ptr<LogApi> api_;
 };
 
 TEST_F(LogApiTest, CheckpointOfFreshLogIsTheEmptyTree) {
-  ApiResponse r = api_->GetCheckpoint();
+  ApiResponse r = log_api_->GetCheckpoint();
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.content_type, kTextContentType);
   EXPECT_EQ(HeaderOf(r, "Cache-Control"), kCheckpointCache);
@@ -206,7 +173,7 @@ TEST_F(LogApiTest, BindingLifecycle) {
   EXPECT_EQ(again.status, 409) << again.body;
 
   // Lookup: only the laptop is current.
-  ApiResponse look = api_->GetLookup(user);
+  ApiResponse look = log_api_->GetLookup(user);
   ASSERT_EQ(look.status, 200) << look.body;
   json lj = json::parse(look.body);
   EXPECT_EQ(lj["user"], user);
@@ -218,7 +185,7 @@ TEST_F(LogApiTest, BindingLifecycle) {
   ASSERT_TRUE(lv.ok()) << lv.status().ToString();
   EXPECT_EQ(core::Base64Encode(lv->proof.extra), lj["devices"][0]["entry"]);
   // History: all four, oldest first, each proven against one checkpoint.
-  ApiResponse hist = api_->GetHistory(user);
+  ApiResponse hist = log_api_->GetHistory(user);
   ASSERT_EQ(hist.status, 200) << hist.body;
   json hj = json::parse(hist.body);
   ASSERT_EQ(hj["entries"].size(), 4u);
@@ -229,15 +196,15 @@ TEST_F(LogApiTest, BindingLifecycle) {
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     EXPECT_EQ(v->proof.checkpoint, hj["checkpoint"]);
   }
-  EXPECT_EQ(api_->GetLookup(std::string("bob")).status, 404);
-  EXPECT_EQ(api_->GetHistory(std::string("bob")).status, 404);
+  EXPECT_EQ(log_api_->GetLookup(std::string("bob")).status, 404);
+  EXPECT_EQ(log_api_->GetHistory(std::string("bob")).status, 404);
 }
 
 TEST_F(LogApiTest, ErrorsFollowDesignOrder) {
   const std::string user = "carol";
   TestDevice d{"d"};
   auto code = [](const ApiResponse& r) { return json::parse(r.body)["code"].get<std::string>(); };
-  ApiResponse r = api_->PostBinding("{not json", std::nullopt, nullptr);
+  ApiResponse r = log_api_->PostBinding("{not json", std::nullopt, nullptr);
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(code(r), "invalid_argument");
   r = Post(SetRequest(user, d), std::string("Bearer wrong-token-wrong-token"));
@@ -259,7 +226,7 @@ TEST_F(LogApiTest, ErrorsFollowDesignOrder) {
   r = Post(json{{"kind", "set"}}, std::nullopt, /*allow=*/false);
   EXPECT_EQ(r.status, 400);
   // Nothing of the refused requests was logged.
-  EXPECT_EQ(api_->GetHistory(user).status, 404);
+  EXPECT_EQ(log_api_->GetHistory(user).status, 404);
 }
 
 TEST_F(LogApiTest, TilesAndBundlesMatchIndependentTree) {
@@ -276,50 +243,50 @@ TEST_F(LogApiTest, TilesAndBundlesMatchIndependentTree) {
     for (const Hash& h : hs) s.append(reinterpret_cast<const char*>(h.data()), h.size());
     return s;
   };
-  ApiResponse full = api_->GetTile("tile/0/000", false);
+  ApiResponse full = log_api_->GetTile("tile/0/000", false);
   ASSERT_EQ(full.status, 200) << full.body;
   EXPECT_EQ(full.content_type, kOctetContentType);
   EXPECT_EQ(HeaderOf(full, "Cache-Control"), kImmutableCache);
   EXPECT_EQ(full.body, concat(std::span(leaves).first(256)));
-  ApiResponse partial = api_->GetTile("tile/0/001.p/44", false);
+  ApiResponse partial = log_api_->GetTile("tile/0/001.p/44", false);
   ASSERT_EQ(partial.status, 200) << partial.body;
   EXPECT_EQ(HeaderOf(partial, "Cache-Control"), kPartialTileCache);
   EXPECT_EQ(partial.body, concat(std::span(leaves).subspan(256, 44)));
-  ApiResponse level1 = api_->GetTile("tile/1/000.p/1", false);
+  ApiResponse level1 = log_api_->GetTile("tile/1/000.p/1", false);
   ASSERT_EQ(level1.status, 200);
   Hash root256 = core::RootOfRange(std::span(leaves).first(256));
   EXPECT_EQ(level1.body, concat(std::span(&root256, 1)));
   // Entry bundles, plain and gzipped.
   auto bundle = core::EncodeEntryBundle(std::span(entries).first(256));
   ASSERT_TRUE(bundle.ok());
-  ApiResponse b = api_->GetTile("tile/entries/000", false);
+  ApiResponse b = log_api_->GetTile("tile/entries/000", false);
   ASSERT_EQ(b.status, 200);
   EXPECT_EQ(b.body, core::AsStringView(*bundle));
-  ApiResponse gz = api_->GetTile("tile/entries/000", true);
+  ApiResponse gz = log_api_->GetTile("tile/entries/000", true);
   ASSERT_EQ(gz.status, 200);
   EXPECT_EQ(HeaderOf(gz, "Content-Encoding"), "gzip");
   EXPECT_LT(gz.body.size(), b.body.size());
   EXPECT_TRUE(Gunzip(gz.body) == b.body);
   auto last = core::EncodeEntryBundle(std::span(entries).subspan(256));
   ASSERT_TRUE(last.ok());
-  EXPECT_EQ(api_->GetTile("tile/entries/001.p/44", false).body, core::AsStringView(*last));
+  EXPECT_EQ(log_api_->GetTile("tile/entries/001.p/44", false).body, core::AsStringView(*last));
   // Beyond the tree: 404; malformed: 400.
-  EXPECT_EQ(api_->GetTile("tile/0/001.p/45", false).status, 404);
-  EXPECT_EQ(api_->GetTile("tile/0/001", false).status, 404);
-  EXPECT_EQ(api_->GetTile("tile/entries/002.p/1", false).status, 404);
+  EXPECT_EQ(log_api_->GetTile("tile/0/001.p/45", false).status, 404);
+  EXPECT_EQ(log_api_->GetTile("tile/0/001", false).status, 404);
+  EXPECT_EQ(log_api_->GetTile("tile/entries/002.p/1", false).status, 404);
   for (const char* bad : {"tile/0/1", "tile/0/001.p/0", "tile/0/001.p/256", "tile/x/000",
                           "tile/0/x000/001", "tile/64/000", "tile/0/000/", "tile//000"}) {
-    EXPECT_EQ(api_->GetTile(bad, false).status, 400) << bad;
+    EXPECT_EQ(log_api_->GetTile(bad, false).status, 400) << bad;
   }
   // Proofs agree with the independent tree.
-  ApiResponse inc = api_->GetInclusionProof(std::string("123"), std::string("300"));
+  ApiResponse inc = log_api_->GetInclusionProof(std::string("123"), std::string("300"));
   ASSERT_EQ(inc.status, 200) << inc.body;
   json ij = json::parse(inc.body);
   core::InclusionProof ip{123, 300, {}};
   for (const auto& h : ij["proof"]) ip.path.push_back(*core::HexToHash(core::HexEncode(
                                         *core::Base64Decode(h.get<std::string>()))));
   EXPECT_TRUE(core::VerifyInclusion(ip, leaves[123], tree.Root()).ok());
-  ApiResponse con = api_->GetConsistencyProof(std::string("100"), std::string("300"));
+  ApiResponse con = log_api_->GetConsistencyProof(std::string("100"), std::string("300"));
   ASSERT_EQ(con.status, 200) << con.body;
   json cj = json::parse(con.body);
   core::ConsistencyProof cp{100, 300, {}};
@@ -329,33 +296,33 @@ TEST_F(LogApiTest, TilesAndBundlesMatchIndependentTree) {
                                       tree.Root())
                   .ok());
   // Without size: the latest witnessed checkpoint (all 300 here).
-  json dj = json::parse(api_->GetConsistencyProof(std::string("100"), std::nullopt).body);
+  json dj = json::parse(log_api_->GetConsistencyProof(std::string("100"), std::nullopt).body);
   EXPECT_EQ(dj["size"], 300);
   EXPECT_EQ(dj["proof"], cj["proof"]);
   // Empty proofs for old = 0 and old = size.
-  EXPECT_TRUE(json::parse(api_->GetConsistencyProof(std::string("0"), std::string("300")).body)["proof"].empty());
-  EXPECT_TRUE(json::parse(api_->GetConsistencyProof(std::string("300"), std::string("300")).body)["proof"].empty());
+  EXPECT_TRUE(json::parse(log_api_->GetConsistencyProof(std::string("0"), std::string("300")).body)["proof"].empty());
+  EXPECT_TRUE(json::parse(log_api_->GetConsistencyProof(std::string("300"), std::string("300")).body)["proof"].empty());
 }
 
 TEST_F(LogApiTest, ProofParametersOutOfRangeAre400) {
   AddEntries(10);
   auto status = [](const ApiResponse& r) { return r.status; };
-  EXPECT_EQ(status(api_->GetInclusionProof(std::string("10"), std::string("10"))), 400);
-  EXPECT_EQ(status(api_->GetInclusionProof(std::string("0"), std::string("11"))), 400);
-  EXPECT_EQ(status(api_->GetInclusionProof(std::string("0"), std::string("0"))), 400);
-  EXPECT_EQ(status(api_->GetInclusionProof(std::nullopt, std::string("5"))), 400);
-  EXPECT_EQ(status(api_->GetInclusionProof(std::string("-1"), std::nullopt)), 400);
-  EXPECT_EQ(status(api_->GetInclusionProof(std::string("01"), std::nullopt)), 400);
-  EXPECT_EQ(status(api_->GetInclusionProof(std::string("x"), std::nullopt)), 400);
-  EXPECT_EQ(status(api_->GetInclusionProof(std::string("9"), std::nullopt)), 200);
-  EXPECT_EQ(status(api_->GetConsistencyProof(std::string("11"), std::string("10"))), 400);
-  EXPECT_EQ(status(api_->GetConsistencyProof(std::string("5"), std::string("11"))), 400);
-  EXPECT_EQ(status(api_->GetConsistencyProof(std::nullopt, std::string("10"))), 400);
-  EXPECT_EQ(status(api_->GetConsistencyProof(std::string("5"), std::string("10"))), 200);
-  EXPECT_EQ(status(api_->GetLookup(std::nullopt)), 400);
-  EXPECT_EQ(status(api_->GetLookup(std::string(""))), 400);
-  EXPECT_EQ(status(api_->GetLookup(std::string(256, 'u'))), 400);
-  EXPECT_EQ(status(api_->GetHistory(std::string("\xff"))), 400);
+  EXPECT_EQ(status(log_api_->GetInclusionProof(std::string("10"), std::string("10"))), 400);
+  EXPECT_EQ(status(log_api_->GetInclusionProof(std::string("0"), std::string("11"))), 400);
+  EXPECT_EQ(status(log_api_->GetInclusionProof(std::string("0"), std::string("0"))), 400);
+  EXPECT_EQ(status(log_api_->GetInclusionProof(std::nullopt, std::string("5"))), 400);
+  EXPECT_EQ(status(log_api_->GetInclusionProof(std::string("-1"), std::nullopt)), 400);
+  EXPECT_EQ(status(log_api_->GetInclusionProof(std::string("01"), std::nullopt)), 400);
+  EXPECT_EQ(status(log_api_->GetInclusionProof(std::string("x"), std::nullopt)), 400);
+  EXPECT_EQ(status(log_api_->GetInclusionProof(std::string("9"), std::nullopt)), 200);
+  EXPECT_EQ(status(log_api_->GetConsistencyProof(std::string("11"), std::string("10"))), 400);
+  EXPECT_EQ(status(log_api_->GetConsistencyProof(std::string("5"), std::string("11"))), 400);
+  EXPECT_EQ(status(log_api_->GetConsistencyProof(std::nullopt, std::string("10"))), 400);
+  EXPECT_EQ(status(log_api_->GetConsistencyProof(std::string("5"), std::string("10"))), 200);
+  EXPECT_EQ(status(log_api_->GetLookup(std::nullopt)), 400);
+  EXPECT_EQ(status(log_api_->GetLookup(std::string(""))), 400);
+  EXPECT_EQ(status(log_api_->GetLookup(std::string(256, 'u'))), 400);
+  EXPECT_EQ(status(log_api_->GetHistory(std::string("\xff"))), 400);
 }
 
 TEST(GzipCompressTest, RoundTrips) {

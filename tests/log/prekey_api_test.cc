@@ -21,6 +21,7 @@
 #include "core/tlog_proof.h"
 #include "log/memory_storage.h"
 #include "tests/log/binding_testing.h"
+#include "tests/log/in_process_log.h"
 #include "tests/testing/vectors.h"
 #include "x3dh/keys.h"
 #include "x3dh/prekey_upload.h"
@@ -34,8 +35,7 @@ using testing::RevokeRequest;
 using testing::SetRequest;
 using testing::TestDevice;
 
-constexpr char kOrigin[] = "example.org/log";
-constexpr char kToken[] = "operator-token-0123456789abcdef";
+using testing::kToken;
 
 // Call is a request as the device (or anyone) would send it.
 struct Call {
@@ -50,30 +50,10 @@ struct Call {
   std::optional<std::string> limit;
 };
 
-class PrekeyApiTest : public ::testing::Test {
+class PrekeyApiTest : public testing::InProcessLogTest {
  protected:
   void SetUp() override {
-    auto key = core::GenerateSignerKey(kOrigin, core::kSigTypeEd25519);
-    ASSERT_TRUE(key.ok());
-    auto policy = core::ParsePolicy("log " + key->VerifierKeyString() + "\nquorum none\n");
-    ASSERT_TRUE(policy.ok());
-    policy_ = *policy;
-    auto token = OperatorToken::FromFileContents(kToken);
-    ASSERT_TRUE(token.ok());
-    token_ = std::make_unique<OperatorToken>(*token);
-    SequencerOptions options;
-    options.batch_interval = std::chrono::milliseconds(5);
-    auto seq = Sequencer::Create(storage_, MakeCheckpointSigner(*key), options);
-    ASSERT_TRUE(seq.ok());
-    sequencer_ = std::move(seq).value();
-    auto wc = WitnessCollector::Create(storage_, std::nullopt);
-    ASSERT_TRUE(wc.ok());
-    collector_ = std::move(wc).value();
-    sequencer_->SetOnIntegrated(
-        [this](const std::string& cp, uint64_t size) { collector_->OnIntegrated(cp, size); });
-    ASSERT_TRUE(collector_->Start().ok());
-    sequencer_->Start();
-    log_api_ = std::make_unique<LogApi>(storage_, *sequencer_, *collector_, token_.get());
+    ASSERT_NO_FATAL_FAILURE(StartLog());
     x3dh::PrekeyStoreOptions po;
     po.env.no_sync = true;
     po.env.map_size = uint64_t{1} << 30;
@@ -89,10 +69,6 @@ class PrekeyApiTest : public ::testing::Test {
     ASSERT_TRUE(mailbox.ok());
     mailbox_ = std::move(mailbox).value();
     api_ = std::make_unique<PrekeyApi>(*log_api_, storage_, *prekeys_, *mailbox_, metrics_);
-  }
-  void TearDown() override {
-    if (sequencer_) sequencer_->Stop();
-    if (collector_) collector_->Stop();
   }
 
   // Register logs `dev` for `user` as the operator; returns the entry index.
@@ -174,12 +150,6 @@ class PrekeyApiTest : public ::testing::Test {
     return core::ToString(x3dh::EncodeInitialMessage(m));
   }
 
-  MemoryStorage storage_;
-  std::optional<core::Policy> policy_;
-  std::unique_ptr<OperatorToken> token_;
-  std::unique_ptr<Sequencer> sequencer_;
-  std::unique_ptr<WitnessCollector> collector_;
-  std::unique_ptr<LogApi> log_api_;
   std::unique_ptr<x3dh::PrekeyStore> prekeys_;
   std::unique_ptr<x3dh::MailboxStore> mailbox_;
   net::Registry metrics_;
