@@ -275,7 +275,8 @@ WitnessCollector::AttemptResult WitnessCollector::VerifyAnswer(const Witness& w,
   auto note = core::ParseNote(round.checkpoint + answer);
   if (!note.ok()) return {WitnessOutcome::kInvalidCosignature, old_size, {}};
   const core::VerifierKey& key = w.policy->key;
-  const uint64_t latest_ok = core::UnixSeconds() + static_cast<uint64_t>(options_.max_future_skew.count());
+  const uint64_t latest_ok =
+      core::UnixSeconds() + static_cast<uint64_t>(options_.max_future_skew.count());
   std::optional<core::NoteSignature> good;
   for (const core::NoteSignature& sig : note->signatures) {
     if (sig.name != key.name || sig.key_id != key.key_id) continue;

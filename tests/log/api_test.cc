@@ -300,8 +300,13 @@ TEST_F(LogApiTest, TilesAndBundlesMatchIndependentTree) {
   EXPECT_EQ(dj["size"], 300);
   EXPECT_EQ(dj["proof"], cj["proof"]);
   // Empty proofs for old = 0 and old = size.
-  EXPECT_TRUE(json::parse(log_api_->GetConsistencyProof(std::string("0"), std::string("300")).body)["proof"].empty());
-  EXPECT_TRUE(json::parse(log_api_->GetConsistencyProof(std::string("300"), std::string("300")).body)["proof"].empty());
+  EXPECT_TRUE(
+      json::parse(log_api_->GetConsistencyProof(std::string("0"), std::string("300")).body)["proof"]
+          .empty());
+  EXPECT_TRUE(
+      json::parse(
+          log_api_->GetConsistencyProof(std::string("300"), std::string("300")).body)["proof"]
+          .empty());
 }
 
 TEST_F(LogApiTest, ProofParametersOutOfRangeAre400) {

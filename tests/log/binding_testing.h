@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Test helpers: client-side construction of POST /v1/bindings requests
-// (DESIGN.md "Log HTTP API") with real PoP and endorsement signatures.
+// (DESIGN.md "Log HTTP API") with real PoP and endorsement signatures, and
+// well-formed X3DH initial messages for the mailbox routes.
 #ifndef KT_TESTS_LOG_BINDING_TESTING_H_
 #define KT_TESTS_LOG_BINDING_TESTING_H_
 
@@ -13,6 +14,7 @@
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/entry.h"
+#include "x3dh/x3dh.h"
 
 namespace kt::testing {
 
@@ -57,6 +59,23 @@ inline nlohmann::json RevokeRequest(const std::string& user, const std::string& 
     j["endorsements"].push_back({{"device", e->name}, {"signature", B64(sig)}});
   }
   return j;
+}
+
+// SyntheticInitialMessage is an encoded initial message from alice/laptop to
+// user/device that the mailbox accepts (it is never decrypted); distinct `n`
+// give distinct messages (ephemeral key filled with n, opk_id n).
+inline std::string SyntheticInitialMessage(const std::string& user, const std::string& device,
+                                           uint32_t n) {
+  x3dh::InitialMessage m;
+  m.header.sender_user = "alice";
+  m.header.sender_device = "laptop";
+  m.header.recipient_user = user;
+  m.header.recipient_device = device;
+  m.header.spk_id = 1;
+  m.header.ephemeral_key.fill(static_cast<uint8_t>(n));
+  m.header.opk_id = n;
+  m.ciphertext.assign(16, 0xAB);
+  return core::ToString(x3dh::EncodeInitialMessage(m));
 }
 
 }  // namespace kt::testing

@@ -107,7 +107,8 @@ class LogWitnessIntegrationTest : public ::testing::Test {
   // Witnesses returns the policy names whose cosignatures counted in a
   // 200 answer's proof (which must verify with the 2-of-3 policy).
   std::vector<std::string> VerifiedWitnesses(const json& answer) {
-    auto v = core::VerifyTlogProof(answer["proof"].get<std::string>(), *policy_, core::UnixSeconds());
+    auto v =
+        core::VerifyTlogProof(answer["proof"].get<std::string>(), *policy_, core::UnixSeconds());
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     if (!v.ok()) return {};
     std::vector<std::string> names = v->witnesses;

@@ -33,6 +33,7 @@ namespace {
 using nlohmann::json;
 using testing::RevokeRequest;
 using testing::SetRequest;
+using testing::SyntheticInitialMessage;
 using testing::TestDevice;
 
 using testing::kToken;
@@ -113,8 +114,8 @@ class PrekeyApiTest : public testing::InProcessLogTest {
   // [first, first + n).
   x3dh::PrekeyUpload Upload(const TestDevice& dev, uint32_t spk_id, uint32_t first, uint32_t n) {
     if (!spk_priv_.contains(spk_id)) {
-      spk_priv_[spk_id] = x3dh::SignPrekey(dev.key, spk_id, core::UnixSeconds(),
-                                           core::GenerateX25519().public_key);
+      spk_priv_[spk_id] =
+          x3dh::SignPrekey(dev.key, spk_id, core::UnixSeconds(), core::GenerateX25519().public_key);
     }
     x3dh::PrekeyUpload u;
     u.identity_key = dev.key.public_key();
@@ -135,19 +136,6 @@ class PrekeyApiTest : public testing::InProcessLogTest {
   }
   uint64_t Metric(const std::string& name, const net::Labels& labels = {}) {
     return metrics_.GetCounter(name, "", labels).Value();
-  }
-
-  // Message is an encoded initial message from alice/laptop to user/device.
-  static std::string Message(const std::string& user, const std::string& device, uint8_t fill) {
-    x3dh::InitialMessage m;
-    m.header.sender_user = "alice";
-    m.header.sender_device = "laptop";
-    m.header.recipient_user = user;
-    m.header.recipient_device = device;
-    m.header.spk_id = 1;
-    m.header.ephemeral_key.fill(fill);
-    m.ciphertext.assign(32, fill);
-    return core::ToString(x3dh::EncodeInitialMessage(m));
   }
 
   std::unique_ptr<x3dh::PrekeyStore> prekeys_;
@@ -319,7 +307,8 @@ TEST_F(PrekeyApiTest, UploadRefusals) {
   EXPECT_EQ(code_of(Upload(phone, 1, 0, 2)), "200 ");
   EXPECT_EQ(code_of(Upload(phone, 1, 1, 1)), "409 opk_id_reused");
   x3dh::PrekeyUpload other_spk = Upload(phone, 1, 10, 1);
-  other_spk.spk = x3dh::SignPrekey(phone.key, 1, core::UnixSeconds(), core::GenerateX25519().public_key);
+  other_spk.spk =
+      x3dh::SignPrekey(phone.key, 1, core::UnixSeconds(), core::GenerateX25519().public_key);
   EXPECT_EQ(code_of(other_spk), "409 spk_id_reused");
   EXPECT_EQ(code_of(Upload(phone, 1, 10, 19)), "507 opk_pool_full");  // pool bound 20 in this test
   EXPECT_EQ(code_of(Upload(phone, 2, 10, 18)), "200 ");
@@ -332,7 +321,8 @@ TEST_F(PrekeyApiTest, UploadRefusals) {
   }
   // The signed body is what is parsed: a tampered body fails authentication.
   std::string body = x3dh::PrekeyUploadToJson(Upload(phone, 2, 50, 1));
-  std::string auth = x3dh::DeviceAuthHeader(phone.key, "PUT", path, core::AsBytes(body), core::UnixSeconds());
+  std::string auth =
+      x3dh::DeviceAuthHeader(phone.key, "PUT", path, core::AsBytes(body), core::UnixSeconds());
   body[body.size() - 3] ^= 1;
   EXPECT_EQ(Send({"PUT", path, path, body}, nullptr, 0, auth).status, 401);
 }
@@ -377,7 +367,7 @@ TEST_F(PrekeyApiTest, Mailbox) {
   TestDevice phone{"phone"};
   Register("bob", phone);
   std::string path = "/v1/messages/bob/phone";
-  std::string m1 = Message("bob", "phone", 1);
+  std::string m1 = SyntheticInitialMessage("bob", "phone", 1);
   ApiResponse r = Send({"POST", path, "", m1}, nullptr);
   ASSERT_EQ(r.status, 200) << r.body;
   std::string id1 = json::parse(r.body)["id"];
@@ -389,20 +379,23 @@ TEST_F(PrekeyApiTest, Mailbox) {
   EXPECT_EQ(Metric("kt_mailbox_messages_stored_total"), 1u);
   EXPECT_EQ(Metric("kt_mailbox_messages_duplicate_total"), 1u);
   // Refusals.
-  r = Send({"POST", path, "", Message("bob", "laptop", 2)}, nullptr);
+  r = Send({"POST", path, "", SyntheticInitialMessage("bob", "laptop", 2)}, nullptr);
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Code(r), "recipient_mismatch");
   EXPECT_EQ(Send({"POST", path, "", "junk"}, nullptr).status, 400);
   EXPECT_EQ(Send({"POST", path, "", m1 + "x"}, nullptr).status, 400);
-  EXPECT_EQ(Send({"POST", "/v1/messages/bob/laptop", "", Message("bob", "laptop", 2)}, nullptr)
-                .status,
-            404);
+  EXPECT_EQ(
+      Send({"POST", "/v1/messages/bob/laptop", "", SyntheticInitialMessage("bob", "laptop", 2)},
+           nullptr)
+          .status,
+      404);
   EXPECT_EQ(Send({"POST", path, "", std::string(kMaxMailboxBody + 1, 'x')}, nullptr).status, 413);
-  std::string m2 = Message("bob", "phone", 2);
-  std::string m3 = Message("bob", "phone", 3);
+  std::string m2 = SyntheticInitialMessage("bob", "phone", 2);
+  std::string m3 = SyntheticInitialMessage("bob", "phone", 3);
   ASSERT_EQ(Send({"POST", path, "", m2}, nullptr).status, 200);
   ASSERT_EQ(Send({"POST", path, "", m3}, nullptr).status, 200);
-  r = Send({"POST", path, "", Message("bob", "phone", 4)}, nullptr);  // bound 3 in this test
+  r = Send({"POST", path, "", SyntheticInitialMessage("bob", "phone", 4)},
+           nullptr);  // bound 3 in this test
   EXPECT_EQ(r.status, 507);
   EXPECT_EQ(Code(r), "mailbox_full");
   EXPECT_EQ(Metric("kt_mailbox_messages_refused_total", {{"reason", "mailbox_full"}}), 1u);

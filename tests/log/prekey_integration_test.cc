@@ -86,7 +86,8 @@ class PrekeyIntegrationTest : public ::testing::Test {
   x3dh::PrekeyUpload Upload(const TestDevice& dev, uint32_t spk_id, uint32_t first, uint32_t n) {
     auto key = std::make_pair(dev.name, spk_id);
     if (!spks_.contains(key)) {
-      spks_[key] = x3dh::SignPrekey(dev.key, spk_id, core::UnixSeconds(), core::GenerateX25519().public_key);
+      spks_[key] =
+          x3dh::SignPrekey(dev.key, spk_id, core::UnixSeconds(), core::GenerateX25519().public_key);
     }
     x3dh::PrekeyUpload u;
     u.identity_key = dev.key.public_key();
@@ -100,18 +101,6 @@ class PrekeyIntegrationTest : public ::testing::Test {
     return Signed("PUT", path, path, x3dh::PrekeyUploadToJson(up), dev.key);
   }
 
-  static std::string Message(const std::string& user, const std::string& device, int n) {
-    x3dh::InitialMessage m;
-    m.header.sender_user = "alice";
-    m.header.sender_device = "laptop";
-    m.header.recipient_user = user;
-    m.header.recipient_device = device;
-    m.header.spk_id = 1;
-    m.header.ephemeral_key.fill(static_cast<uint8_t>(n));
-    m.header.opk_id = static_cast<uint32_t>(n);
-    m.ciphertext.assign(16, 0xAB);
-    return core::ToString(x3dh::EncodeInitialMessage(m));
-  }
 
   Answer PostMessage(const std::string& path, const std::string& body) {
     return ToAnswer(client_.Post(log_->Url(path), body, "application/octet-stream"));
@@ -291,25 +280,27 @@ TEST_F(PrekeyIntegrationTest, MailboxAndRestart) {
   ASSERT_NO_FATAL_FAILURE(Register("bob", phone, std::nullopt));
   const std::string url_path = "/v1/messages/bob/ph%20one%2Fx";
   const std::string signed_path = "/v1/messages/bob/ph one/x";
-  std::string m0 = Message("bob", "ph one/x", 0);
+  std::string m0 = SyntheticInitialMessage("bob", "ph one/x", 0);
   Answer a = PostMessage(url_path, m0);
   ASSERT_EQ(a.status, 200) << a.raw;
   std::string id0 = a.body["id"];
   a = PostMessage(url_path, m0);  // dedup
   ASSERT_EQ(a.status, 200);
   EXPECT_EQ(a.body["id"], id0);
-  a = PostMessage(url_path, Message("bob", "phone", 1));
+  a = PostMessage(url_path, SyntheticInitialMessage("bob", "phone", 1));
   EXPECT_EQ(a.status, 400) << a.raw;
   EXPECT_EQ(a.body["code"], "recipient_mismatch");
   EXPECT_EQ(PostMessage(url_path, "garbage").status, 400);
-  EXPECT_EQ(PostMessage("/v1/messages/bob/nobody", Message("bob", "nobody", 1)).status, 404);
+  EXPECT_EQ(
+      PostMessage("/v1/messages/bob/nobody", SyntheticInitialMessage("bob", "nobody", 1)).status,
+      404);
 
   // Fill the mailbox to its bound of 1,000 messages.
   for (int i = 1; i < 1000; ++i) {
-    a = PostMessage(url_path, Message("bob", "ph one/x", i));
+    a = PostMessage(url_path, SyntheticInitialMessage("bob", "ph one/x", i));
     ASSERT_EQ(a.status, 200) << i << " " << a.raw;
   }
-  a = PostMessage(url_path, Message("bob", "ph one/x", 1000));
+  a = PostMessage(url_path, SyntheticInitialMessage("bob", "ph one/x", 1000));
   EXPECT_EQ(a.status, 507) << a.raw;
   EXPECT_EQ(a.body["code"], "mailbox_full");
   EXPECT_EQ(PostMessage(url_path, m0).status, 200);  // a resend is still idempotent
@@ -329,7 +320,7 @@ TEST_F(PrekeyIntegrationTest, MailboxAndRestart) {
   EXPECT_EQ(a.body["deleted"], true);
   a = Signed("DELETE", del_url, del_signed, "", phone.key);
   EXPECT_EQ(a.body["deleted"], false);
-  EXPECT_EQ(PostMessage(url_path, Message("bob", "ph one/x", 1000)).status, 200);
+  EXPECT_EQ(PostMessage(url_path, SyntheticInitialMessage("bob", "ph one/x", 1000)).status, 200);
 
   // Everything survives a restart.
   a = Signed("PUT", "/v1/prekeys/bob/ph%20one%2Fx", "/v1/prekeys/bob/ph one/x",
