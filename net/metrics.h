@@ -71,7 +71,8 @@ class Histogram {
   std::atomic<double> sum_{0};
 };
 
-// DefaultLatencyBuckets are upper bounds in seconds from 0.5 ms to 10 s.
+// DefaultLatencyBuckets are upper bounds in seconds from 0.5 ms to 10 s,
+// finer between 5 and 100 ms.
 std::vector<double> DefaultLatencyBuckets();
 
 // Registry owns metric families. Get* returns the series for (name, labels),
