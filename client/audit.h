@@ -9,10 +9,11 @@
 // entries whose signatures verified); a resumed run checks that saved
 // frontier against hash tiles authenticated by the new checkpoint.
 //
-// Costs: entries are parsed in place from the fetched bundles (no copy), each
-// leaf hashed once straight into the tree builder; bundles are fetched by
-// `parallelism` threads into a bounded window ahead of the hashing thread;
-// signatures are verified on every core (signature_pool.h) while the replay
+// Costs: bundles are fetched by `parallelism` threads into a bounded window
+// ahead of the checking thread; the fetch threads also parse the entries in
+// place (no copy) and hash each leaf once (entry_stream.h), so the checking
+// thread does the node hashing, the user table (prefetched a bundle at a
+// time) and the prev chains or replays; signatures are verified on every core (signature_pool.h) while the replay
 // goes on. Memory: the O(log n) frontier, the window of bundles, the queue
 // of pending signature checks, and per user: the user id and the index of
 // its last entry (about 60 bytes for a 28-byte id, user_index.h), plus with

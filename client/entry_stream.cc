@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
 #include "client/tile_reader.h"
+#include "client/user_index.h"
 #include "core/encoding.h"
 #include "core/tile.h"
 
@@ -19,15 +21,27 @@ using core::StatusOr;
 
 namespace {
 
-// BundleWindow fetches entry bundles [first, end) on `threads` threads, at
-// most `window` bundles ahead of the consumer, and hands them out in order.
-// A failed fetch is handed out in its place; the consumer stops there.
+// Bundle is one fetched entry bundle, prepared by a fetch thread: `entries`
+// alias `body` (heap-held, so handing the Bundle over keeps them valid).
+struct Bundle {
+  Status status;  // the fetch or split failure, if any
+  std::string body;
+  std::vector<StreamEntry> entries;  // those of [from, size)
+};
+
+// BundleWindow fetches and prepares entry bundles [first, end) on `threads`
+// threads, at most `window` bundles ahead of the consumer, and hands them
+// out in order. A failed bundle is handed out in its place (with its
+// status); the consumer stops there. Wake-ups are targeted (the consumer is
+// woken only for the bundle it waits for, one worker per freed slot): on
+// two cores a broadcast to every thread per bundle cost more than the
+// hashing.
 class BundleWindow {
  public:
-  BundleWindow(Fetcher& fetcher, uint64_t first, uint64_t end, uint64_t tree_size, size_t window,
-               int threads)
-      : fetcher_(fetcher), tree_size_(tree_size), next_fetch_(first), next_take_(first), end_(end),
-        slots_(std::max<size_t>(window, 1)) {
+  BundleWindow(Fetcher& fetcher, uint64_t first, uint64_t end, uint64_t tree_size, uint64_t from,
+               bool parse, size_t window, int threads)
+      : fetcher_(fetcher), tree_size_(tree_size), from_(from), parse_(parse), next_fetch_(first),
+        next_take_(first), end_(end), slots_(std::max<size_t>(window, 1)) {
     const size_t n = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), slots_.size());
     for (size_t t = 0; t < n; t++) workers_.emplace_back([this, t] { Work(t); });
   }
@@ -36,34 +50,70 @@ class BundleWindow {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    start_cv_.notify_all();
+    space_cv_.notify_all();
     for (auto& w : workers_) w.join();
   }
 
-  // Take waits for the next bundle (in order) and returns its body.
-  StatusOr<std::string> Take() {
+  // Take waits for the next bundle (in order) and returns it; `done` (may be
+  // null) is the previous one, whose memory is reused.
+  std::unique_ptr<Bundle> Take(std::unique_ptr<Bundle> done) {
     std::unique_lock<std::mutex> lock(mu_);
-    Slot& slot = slots_[next_take_ % slots_.size()];
-    cv_.wait(lock, [&] { return slot.ready; });
-    StatusOr<std::string> body = std::move(slot.body);
-    slot.ready = false;
+    if (done != nullptr) free_.push_back(std::move(done));
+    std::unique_ptr<Bundle>& slot = slots_[next_take_ % slots_.size()];
+    if (slot == nullptr) {
+      consumer_waiting_ = true;
+      ready_cv_.wait(lock, [&] { return slot != nullptr; });
+      consumer_waiting_ = false;
+    }
+    std::unique_ptr<Bundle> bundle = std::move(slot);
     next_take_++;
+    const bool wake = workers_waiting_ > 0;
     lock.unlock();
-    cv_.notify_all();  // a window slot is free
-    return body;
+    if (wake) space_cv_.notify_one();  // a window slot is free
+    return bundle;
   }
 
+ private:
   core::Tile TileOf(uint64_t bundle) const {
     uint64_t left = tree_size_ - bundle * core::kTileWidth;
     return core::Tile{core::kEntryBundleLevel, bundle,
                       static_cast<uint32_t>(std::min<uint64_t>(left, core::kTileWidth))};
   }
 
- private:
-  struct Slot {
-    bool ready = false;
-    StatusOr<std::string> body = std::string();
-  };
+  // Prepare fetches bundle `b` into *out, splits it, hashes its leaves and
+  // (with parse_) parses its entries. Thread-safe (const; Fetcher is).
+  void Prepare(uint64_t b, Bundle* out) const {
+    out->entries.clear();
+    const core::Tile tile = TileOf(b);
+    StatusOr<std::string> body = fetcher_.Get(core::TilePath(tile));
+    if (!body.ok()) {
+      out->status = body.status().Annotate(core::TilePath(tile));
+      return;
+    }
+    out->body = std::move(*body);
+    std::array<core::ByteSpan, core::kTileWidth> views;
+    std::span<core::ByteSpan> split_views = std::span(views).first(tile.width);
+    Status split = core::SplitEntryBundle(core::AsBytes(out->body), split_views);
+    if (!split.ok()) {
+      out->status = Status::VerificationFailed(core::TilePath(tile) + ": " + split.message());
+      return;
+    }
+    out->status = Status();
+    const uint64_t first = b * core::kTileWidth;
+    const size_t skip = from_ > first ? static_cast<size_t>(from_ - first) : 0;
+    out->entries.resize(split_views.size() - std::min(skip, split_views.size()));
+    for (size_t i = 0; i < out->entries.size(); i++) {
+      StreamEntry& e = out->entries[i];
+      e.index = first + skip + i;
+      e.bytes = split_views[skip + i];
+      e.leaf = core::RecordHash(e.bytes);  // RFC 6962 §2.1: each leaf hashed once
+      if (parse_) {
+        e.view = core::ParseEntryView(e.bytes);
+        e.user_hash = e.view.ok() ? UserIndex::HashOf(e.view->user) : 0;
+      }
+    }
+  }
 
   // Work fetches bundles. Worker `rank` starts once `rank` workers finished
   // their first fetch: their connections are then open, so the server never
@@ -71,47 +121,65 @@ class BundleWindow {
   // listen backlog, and a dropped SYN costs a 1 s retransmission).
   void Work(size_t rank) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return stop_ || started_ >= rank; });
+    start_cv_.wait(lock, [&] { return stop_ || started_ >= rank; });
     bool first = true;
     while (true) {
-      cv_.wait(lock, [&] { return stop_ || next_fetch_ == end_ || next_fetch_ < next_take_ + slots_.size(); });
+      workers_waiting_++;
+      space_cv_.wait(lock, [&] {
+        return stop_ || next_fetch_ == end_ || next_fetch_ < next_take_ + slots_.size();
+      });
+      workers_waiting_--;
       if (stop_ || next_fetch_ == end_) break;
       const uint64_t b = next_fetch_++;
+      std::unique_ptr<Bundle> bundle;
+      if (!free_.empty()) {
+        bundle = std::move(free_.back());
+        free_.pop_back();
+      }
       lock.unlock();
-      const core::Tile tile = TileOf(b);
-      StatusOr<std::string> body = fetcher_.Get(core::TilePath(tile));
-      if (!body.ok()) body = body.status().Annotate(core::TilePath(tile));
+      if (bundle == nullptr) bundle = std::make_unique<Bundle>();
+      Prepare(b, bundle.get());
       lock.lock();
-      Slot& slot = slots_[b % slots_.size()];
-      slot.body = std::move(body);
-      slot.ready = true;
-      if (first) started_++;
-      first = false;
-      cv_.notify_all();
+      slots_[b % slots_.size()] = std::move(bundle);
+      if (consumer_waiting_ && b == next_take_) ready_cv_.notify_one();
+      if (first) {
+        first = false;
+        started_++;
+        start_cv_.notify_all();
+      }
     }
-    if (first) started_++;  // let the next worker go (and finish)
-    cv_.notify_all();
+    if (first) {
+      started_++;  // let the next worker go (and finish)
+      start_cv_.notify_all();
+    }
   }
 
   Fetcher& fetcher_;
   const uint64_t tree_size_;
+  const uint64_t from_;
+  const bool parse_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable ready_cv_;  // the consumer waits for its bundle
+  std::condition_variable space_cv_;  // workers wait for a free slot
+  std::condition_variable start_cv_;  // workers wait for their turn to connect
   uint64_t next_fetch_;
   uint64_t next_take_;
   const uint64_t end_;
   bool stop_ = false;
+  bool consumer_waiting_ = false;
+  size_t workers_waiting_ = 0;
   size_t started_ = 0;  // workers whose first fetch finished
-  std::vector<Slot> slots_;
+  std::vector<std::unique_ptr<Bundle>> slots_;  // by bundle % size; null = not ready
+  std::vector<std::unique_ptr<Bundle>> free_;   // taken bundles, for reuse
   std::vector<std::thread> workers_;
 };
 
 }  // namespace
 
-Status ReadEntries(Fetcher& fetcher, const TrustedCheckpoint& cp, uint64_t from,
-                   std::optional<core::TreeBuilder> start, const EntryStreamOptions& options,
-                   const std::function<Status(uint64_t, core::ByteSpan)>& fn,
-                   core::TreeBuilder* tree) {
+Status ReadEntryBundles(Fetcher& fetcher, const TrustedCheckpoint& cp, uint64_t from,
+                        std::optional<core::TreeBuilder> start, const EntryStreamOptions& options,
+                        const std::function<Status(std::span<const StreamEntry>)>& fn,
+                        core::TreeBuilder* tree) {
   const uint64_t size = cp.checkpoint.size;
   if (from > size) return Status::InvalidArgument("start " + std::to_string(from) + " beyond tree size");
   core::TreeBuilder builder;
@@ -132,24 +200,15 @@ Status ReadEntries(Fetcher& fetcher, const TrustedCheckpoint& cp, uint64_t from,
   }
   const uint64_t first_bundle = from / core::kTileWidth;
   const uint64_t end_bundle = (size + core::kTileWidth - 1) / core::kTileWidth;
-  BundleWindow window(fetcher, first_bundle, end_bundle, size, options.window_bundles,
-                      options.parallelism);
-  std::array<core::ByteSpan, core::kTileWidth> entries;
+  BundleWindow window(fetcher, first_bundle, end_bundle, size, from, options.parse_entries,
+                      options.window_bundles, options.parallelism);
   const size_t batch = std::max<size_t>(options.batch_bundles, 1);
+  std::unique_ptr<Bundle> bundle;
   for (uint64_t b = first_bundle; b < end_bundle; b++) {
-    const core::Tile tile = window.TileOf(b);
-    KT_ASSIGN_OR_RETURN(std::string body, window.Take());
-    std::span<core::ByteSpan> views = std::span(entries).first(tile.width);
-    Status split = core::SplitEntryBundle(core::AsBytes(body), views);
-    if (!split.ok()) return Status::VerificationFailed(core::TilePath(tile) + ": " + split.message());
-    uint64_t index = b * core::kTileWidth;
-    for (core::ByteSpan e : views) {
-      if (index >= from) {
-        builder.Append(core::RecordHash(e));  // RFC 6962 §2.1: each leaf hashed once
-        KT_RETURN_IF_ERROR(fn(index, e));
-      }
-      index++;
-    }
+    bundle = window.Take(std::move(bundle));
+    KT_RETURN_IF_ERROR(bundle->status);
+    for (const StreamEntry& e : bundle->entries) builder.Append(e.leaf);
+    if (!bundle->entries.empty()) KT_RETURN_IF_ERROR(fn(bundle->entries));
     if (options.batch_done && ((b + 1 - first_bundle) % batch == 0 || b + 1 == end_bundle)) {
       options.batch_done(builder.size(), builder);
     }
@@ -163,6 +222,19 @@ Status ReadEntries(Fetcher& fetcher, const TrustedCheckpoint& cp, uint64_t from,
   }
   if (tree != nullptr) *tree = std::move(builder);
   return Status();
+}
+
+Status ReadEntries(Fetcher& fetcher, const TrustedCheckpoint& cp, uint64_t from,
+                   std::optional<core::TreeBuilder> start, const EntryStreamOptions& options,
+                   const std::function<Status(uint64_t, core::ByteSpan)>& fn,
+                   core::TreeBuilder* tree) {
+  return ReadEntryBundles(
+      fetcher, cp, from, std::move(start), options,
+      [&](std::span<const StreamEntry> entries) {
+        for (const StreamEntry& e : entries) KT_RETURN_IF_ERROR(fn(e.index, e.bytes));
+        return Status();
+      },
+      tree);
 }
 
 }  // namespace kt::client

@@ -18,22 +18,46 @@ namespace kt::client {
 
 // UserIndex maps user ids to 0, 1, 2, ... in order of first Intern. Ids are
 // at most 255 bytes (the entry format's bound; a bug otherwise). Not
-// thread-safe. The hash is not keyed: a log that registers users whose names
-// collide can slow an audit down (linear probing), not change its outcome.
+// thread-safe (HashOf is). The hash is not keyed: a log that registers users
+// whose names collide can slow an audit down (linear probing), not change
+// its outcome: names are always compared in full.
+//
+// At millions of users each lookup is a few random DRAM accesses (slot,
+// name offset, name). A caller that knows the next lookups can hide them:
+// PrefetchSlot for each, then Candidate + PrefetchName, then Intern (each a
+// pass over a batch). The prefetch calls are hints: they change nothing.
 class UserIndex {
  public:
-  // Intern returns the id of `user` and whether it was new.
-  std::pair<uint32_t, bool> Intern(std::string_view user);
+  // HashOf is the hash Intern uses; it may be computed on another thread.
+  static uint64_t HashOf(std::string_view user);
+
+  // Intern returns the id of `user` and whether it was new. `hash` must be
+  // HashOf(user) (a wrong hash makes a second id for a known user).
+  std::pair<uint32_t, bool> Intern(std::string_view user, uint64_t hash);
+  std::pair<uint32_t, bool> Intern(std::string_view user) { return Intern(user, HashOf(user)); }
   std::string_view Name(uint32_t id) const;
   size_t size() const { return offsets_.size(); }
   // MemoryBytes is the memory the index holds (capacity, not size).
   size_t MemoryBytes() const;
 
+  // PrefetchSlot starts loading the slot where a lookup of `hash` begins.
+  void PrefetchSlot(uint64_t hash) const;
+  // Candidate is the id of the first user on `hash`'s probe path whose slot
+  // tag matches (likely the user, as the name is not compared), or
+  // kNoCandidate; it starts loading that user's name offset.
+  static constexpr uint32_t kNoCandidate = UINT32_MAX;
+  uint32_t Candidate(uint64_t hash) const;
+  // PrefetchName starts loading the name of `id` (< size()).
+  void PrefetchName(uint32_t id) const;
+
  private:
   struct Slot {
-    uint32_t tag = 0;    // high bits of the hash
+    uint32_t tag = 0;    // the hash's high 32 bits
     uint32_t id1 = 0;    // id + 1; 0 = empty
   };
+  // Home is the first slot of a probe: from the tag's bits (so Grow need not
+  // rehash the names) while the table has at most 2^32 slots.
+  size_t Home(uint64_t hash) const;
   void Grow();
   std::vector<Slot> slots_;
   // Names live in blocks of kBlock bytes (no doubling of one big buffer):

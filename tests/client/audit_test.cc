@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <set>
 
 #include "client/audit.h"
+#include "client/entry_stream.h"
 #include "client/log_client.h"
 #include "client/replay.h"
 #include "client/signature_pool.h"
@@ -26,6 +28,27 @@ using core::Status;
 using testing::kTestNow;
 using testing::TestKeys;
 using testing::TestLog;
+
+TEST(UserIndexTest, HintsFindTheUserAndChangeNothing) {
+  UserIndex index;
+  EXPECT_EQ(index.Candidate(UserIndex::HashOf("a")), UserIndex::kNoCandidate);
+  index.PrefetchSlot(UserIndex::HashOf("a"));
+  for (int i = 0; i < 3000; i++) {
+    std::string name = "u" + std::to_string(i);
+    const uint64_t h = UserIndex::HashOf(name);
+    index.PrefetchSlot(h);
+    EXPECT_EQ(index.Candidate(h), UserIndex::kNoCandidate) << name;
+    EXPECT_EQ(index.Intern(name, h), std::make_pair(static_cast<uint32_t>(i), true));
+  }
+  for (int i = 0; i < 3000; i++) {
+    std::string name = "u" + std::to_string(i);
+    const uint64_t h = UserIndex::HashOf(name);
+    ASSERT_EQ(index.Candidate(h), static_cast<uint32_t>(i)) << name;
+    index.PrefetchName(static_cast<uint32_t>(i));
+    EXPECT_EQ(index.Intern(name), std::make_pair(static_cast<uint32_t>(i), false));
+  }
+  EXPECT_EQ(index.size(), 3000u);
+}
 
 TEST(UserIndexTest, DenseIdsInFirstSeenOrder) {
   UserIndex index;
@@ -235,6 +258,24 @@ class AuditTest : public ::testing::Test {
     o.parallelism = 3;
     return RunAudit(client, dir_, o);
   }
+  // Serve makes the log serve `entries` in its entry bundles (its tiles
+  // and checkpoint stay those of the honest log).
+  void Serve(std::vector<core::Bytes> entries) {
+    log_.tamper = [entries = std::move(entries)](std::string_view path, const core::StatusOr<std::string>&)
+        -> std::optional<core::StatusOr<std::string>> {
+      auto tile = core::ParseTilePath(path);
+      if (!tile.ok() || !tile->is_entry_bundle()) return std::nullopt;
+      auto first = static_cast<std::ptrdiff_t>(tile->index * core::kTileWidth);
+      std::vector<core::Bytes> b(entries.begin() + first, entries.begin() + first + tile->width);
+      return core::StatusOr<std::string>(core::ToString(core::EncodeEntryBundle(b).value()));
+    };
+  }
+  // Reencoded is entry `i` decoded, changed by `change` and encoded again.
+  core::Bytes Reencoded(size_t i, const std::function<void(core::Entry*)>& change) {
+    core::Entry e = core::DecodeEntry(log_.entries()[i]).value();
+    change(&e);
+    return core::EncodeEntry(e).value();
+  }
   TestKeys keys_ = TestKeys::Make();
   TestLog log_{keys_};
   Ed25519Signer phone_ = Ed25519Signer::Generate(), laptop_ = Ed25519Signer::Generate(),
@@ -273,14 +314,7 @@ TEST_F(AuditTest, ReportsTheFirstBadSignatureLikeASequentialRun) {
   std::vector<core::Bytes> entries = log_.entries();
   flip(&entries[400]);
   flip(&entries[250]);
-  log_.tamper = [&](std::string_view path,
-                    const core::StatusOr<std::string>&) -> std::optional<core::StatusOr<std::string>> {
-    auto tile = core::ParseTilePath(path);
-    if (!tile.ok() || !tile->is_entry_bundle()) return std::nullopt;
-    auto first = static_cast<std::ptrdiff_t>(tile->index * core::kTileWidth);
-    std::vector<core::Bytes> b(entries.begin() + first, entries.begin() + first + tile->width);
-    return core::StatusOr<std::string>(core::ToString(core::EncodeEntryBundle(b).value()));
-  };
+  Serve(entries);
   auto r = Audit(0, true);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "entry 250: proof of possession does not verify");
@@ -288,6 +322,89 @@ TEST_F(AuditTest, ReportsTheFirstBadSignatureLikeASequentialRun) {
   r = Audit(0, false);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("does not match"), std::string::npos);
+}
+
+// The fetch threads parse the entries and hash the leaves; whichever bundle
+// they finish first, the failure reported is the first in log order.
+TEST_F(AuditTest, UndecodableEntryIsReportedInLogOrder) {
+  std::vector<core::Bytes> entries = log_.entries();
+  entries[300].pop_back();  // still splits (length-prefixed), no longer decodes
+  entries[520].pop_back();
+  entries[40].push_back(0);
+  Serve(entries);
+  for (bool sigs : {false, true}) {
+    for (uint64_t from : {0, 100}) {
+      auto r = Audit(from, sigs);
+      ASSERT_FALSE(r.ok());
+      EXPECT_TRUE(r.status().message().starts_with(
+          from == 0 ? "entry 40 does not decode" : "entry 300 does not decode"))
+          << r.status().message();
+    }
+  }
+}
+
+TEST_F(AuditTest, BrokenPrevChainIsReported) {
+  // Entry 603 is alice's phone rotation (her previous entry is 2); entry
+  // 605 is bob's rotation (previous 1).
+  std::vector<core::Bytes> entries = log_.entries();
+  entries[605] = Reencoded(605, [](core::Entry* e) { e->prev = 7; });
+  Serve(entries);
+  auto r = Audit(0, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "entry 605 of user bob: prev chain broken (prev 7, previous entry 1)");
+  entries[603] = Reencoded(603, [](core::Entry* e) { e->prev = 2; });
+  Serve(entries);
+  r = Audit(0, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "entry 603 of user alice: prev chain broken (prev 2, previous entry 2)");
+}
+
+TEST_F(AuditTest, ChangedEntryFailsTheTree) {
+  // A well-formed change that every per-entry check accepts: only the leaf
+  // hashes (computed on the fetch threads) and the root catch it.
+  for (size_t i : {size_t{0}, size_t{300}, size_t{605}}) {
+    std::vector<core::Bytes> entries = log_.entries();
+    entries[i] = Reencoded(i, [](core::Entry* e) { e->timestamp_ms += 1; });
+    Serve(entries);
+    for (bool sigs : {false, true}) {
+      auto r = Audit(0, sigs);
+      ASSERT_FALSE(r.ok()) << i;
+      EXPECT_NE(r.status().message().find("does not match the trusted checkpoint"), std::string::npos)
+          << r.status().message();
+    }
+  }
+}
+
+TEST_F(AuditTest, EntryBundlesArePreparedOnFetchThreads) {
+  Trust trust(core::ParsePolicy(keys_.PolicyText()).value(), [] { return kTestNow; });
+  TrustedCheckpoint cp = trust.VerifyCheckpoint(log_.served()).value();
+  for (bool parse : {false, true}) {
+    EntryStreamOptions o;
+    o.parallelism = 3;
+    o.window_bundles = 2;
+    o.parse_entries = parse;
+    uint64_t next = 300;
+    core::TreeBuilder tree;
+    Status s = ReadEntryBundles(log_, cp, 300, std::nullopt, o,
+        [&](std::span<const StreamEntry> es) {
+          for (const StreamEntry& e : es) {
+            EXPECT_EQ(e.index, next++);
+            EXPECT_EQ(core::Bytes(e.bytes.begin(), e.bytes.end()), log_.entries()[e.index]);
+            EXPECT_EQ(e.leaf, core::RecordHash(e.bytes));
+            if (parse) {
+              EXPECT_EQ(std::string(e.view->user), core::DecodeEntry(e.bytes).value().user);
+              EXPECT_EQ(e.user_hash, UserIndex::HashOf(e.view->user));
+            }
+          }
+          return Status();
+        },
+        &tree);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(next, log_.size());
+    EXPECT_EQ(tree.Root(), cp.checkpoint.root);
+  }
 }
 
 }  // namespace
