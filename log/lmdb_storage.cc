@@ -3,8 +3,8 @@
 #include "log/lmdb_storage.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
-#include <unordered_set>
 
 #include "core/encoding.h"
 #include "core/tile.h"
@@ -90,13 +90,20 @@ Status LmdbStorage::ReplayUsers() {
         inner = user.status();
         return false;
       }
-      (*user)->Apply(next++, *e);
+      // A record written by a partly done sliced flush already holds the
+      // user's entries up to the freeze: skip those (idempotent replay).
+      const std::vector<uint64_t>& history = (*user)->history;
+      if (history.empty() || history.back() < next) (*user)->Apply(next, *e);
+      ++next;
       return true;
     }));
     KT_RETURN_IF_ERROR(inner);
     if (next != head.size) return Status::Corruption("log storage: missing entries on replay");
     std::unique_lock lock(overlay_mu_);
     overlay_.clear();
+    flushing_.clear();
+    flush_keys_.clear();
+    flush_pos_ = 0;
     for (auto& [user, state] : updated) overlay_.emplace(user, EncodeUserState(state));
     overlay_entries_ = head.size - through;
     return Status();
@@ -241,8 +248,7 @@ StatusOr<UserState> LmdbStorage::ReadUser(std::string_view user) {
     // (a flush only moves states from the overlay to the database after
     // they are committed).
     std::shared_lock lock(overlay_mu_);
-    auto it = overlay_.find(user);
-    if (it != overlay_.end()) return DecodeUserState(it->second);
+    if (const Bytes* found = FindOverlay(user)) return DecodeUserState(*found);
   }
   Status s = env_->View([&](const store::Txn& txn) -> Status {
     auto v = txn.Get(dbs_.users, core::AsBytes(user));
@@ -265,9 +271,8 @@ Status LmdbStorage::ReadUsers(std::span<const std::string_view> users,
     std::shared_lock lock(overlay_mu_);
     for (size_t i = 0; i < users.size(); ++i) {
       if (users[i].empty()) continue;
-      auto it = overlay_.find(users[i]);
-      if (it != overlay_.end()) {
-        KT_ASSIGN_OR_RETURN((*out)[i], DecodeUserState(it->second));
+      if (const Bytes* state = FindOverlay(users[i])) {
+        KT_ASSIGN_OR_RETURN((*out)[i], DecodeUserState(*state));
       } else {
         missing.push_back(i);
       }
@@ -336,14 +341,34 @@ Status LmdbStorage::PutHashes(store::Txn& txn, uint64_t first_stored,
   return Status();
 }
 
+const Bytes* LmdbStorage::FindOverlay(std::string_view user) const {
+  auto it = overlay_.find(user);
+  if (it != overlay_.end()) return &it->second;
+  if (flushing_.empty()) return nullptr;
+  auto f = flushing_.find(user);
+  return f != flushing_.end() ? &f->second : nullptr;
+}
+
+size_t LmdbStorage::FlushSlice(size_t entries) const {
+  // 2 x keys x entries / user_flush_entries per batch finishes the frozen
+  // states within half the interval before the next freeze; at least
+  // kMinFlushSlice so that small batches still make progress.
+  constexpr size_t kMinFlushSlice = 256;
+  size_t keys = flush_keys_.size();
+  double slice = std::ceil(2.0 * static_cast<double>(keys) * static_cast<double>(entries) /
+                           static_cast<double>(user_flush_entries_));
+  if (slice >= static_cast<double>(keys)) return keys;
+  return std::max(static_cast<size_t>(slice), kMinFlushSlice);
+}
+
 StatusOr<UserState*> LmdbStorage::UserBase(const store::Txn& txn, UserMap& updated,
                                            std::string_view user) const {
   auto it = updated.find(user);
   if (it != updated.end()) return &it->second;
   UserState base;
-  auto o = overlay_.find(user);  // writers hold write_mu_: no concurrent change
-  if (o != overlay_.end()) {
-    KT_ASSIGN_OR_RETURN(base, DecodeUserState(o->second));
+  // Writers hold write_mu_: no concurrent change of the overlay.
+  if (const Bytes* state = FindOverlay(user)) {
+    KT_ASSIGN_OR_RETURN(base, DecodeUserState(*state));
   } else {
     if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
     auto v = txn.Get(dbs_.users, core::AsBytes(user));
@@ -362,7 +387,9 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
   // changed: the final state of each user of this batch, encoded; applied
   // to overlay_ only once the transaction has committed.
   std::vector<std::pair<std::string_view, Bytes>> changed;
-  bool flush = false;
+  bool freeze = false;          // freeze the overlay after this batch
+  size_t flush_end = flush_pos_;  // this batch writes flush_keys_[flush_pos_, flush_end)
+  uint64_t size = 0;
   Status s = env_->Update([&](store::Txn& txn) -> Status {
     KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
     KT_RETURN_IF_ERROR(CheckBatch(batch, head.size, !head.checkpoint.empty()));
@@ -375,6 +402,7 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
     if (!batch.users.empty()) {
       changed.reserve(batch.users.size());
       for (const auto& [user, state] : batch.users) {
+        if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
         changed.emplace_back(user, EncodeUserState(*state));
       }
     } else {
@@ -385,28 +413,20 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
       }
       for (auto& [user, state] : derived) changed.emplace_back(user, EncodeUserState(state));
     }
-    uint64_t size = head.size + batch.entries.size();
-    flush = overlay_entries_ + batch.entries.size() >= user_flush_entries_;
-    if (flush) {
-      // Write every state newer than the database, in key order (B-tree
-      // locality).
-      std::vector<std::pair<std::string_view, const Bytes*>> dirty;
-      dirty.reserve(overlay_.size() + changed.size());
-      std::unordered_set<std::string_view> in_batch;
-      for (const auto& [user, state] : changed) {
-        in_batch.insert(user);
-        dirty.emplace_back(user, &state);
-      }
-      for (const auto& [user, state] : overlay_) {
-        if (in_batch.count(user) == 0) dirty.emplace_back(user, &state);
-      }
-      std::sort(dirty.begin(), dirty.end());
-      for (const auto& [user, state] : dirty) {
-        if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
-        KT_RETURN_IF_ERROR(txn.Put(dbs_.users, core::AsBytes(user), *state));
-      }
+    size = head.size + batch.entries.size();
+    freeze = !batch.entries.empty() &&
+             overlay_entries_ + batch.entries.size() >= user_flush_entries_;
+    // The next slice of the frozen states, in key order (B-tree locality);
+    // all of the rest when the overlay freezes again now.
+    size_t left = flush_keys_.size() - flush_pos_;
+    flush_end = flush_pos_ + (freeze ? left : std::min(left, FlushSlice(batch.entries.size())));
+    for (size_t k = flush_pos_; k < flush_end; ++k) {
       KT_RETURN_IF_ERROR(
-          txn.Put(dbs_.meta, core::AsBytes(kUsersThroughKey), AsSpan(U64Key(size))));
+          txn.Put(dbs_.users, core::AsBytes(flush_keys_[k].first), *flush_keys_[k].second));
+    }
+    if (left > 0 && flush_end == flush_keys_.size()) {
+      KT_RETURN_IF_ERROR(txn.Put(dbs_.meta, core::AsBytes(kUsersThroughKey),
+                                 AsSpan(U64Key(flush_through_))));
     }
     if (batch.witnessed && !batch.entries.empty()) {
       KT_RETURN_IF_ERROR(
@@ -416,23 +436,38 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
                    EncodeHead(size, batch.root, batch.checkpoint));
   });
   if (!s.ok()) return s;
-  OverlayMap flushed;  // freed after the lock is released
+  OverlayMap written;  // a finished flush's states, freed after the lock is released
   std::unique_lock lock(overlay_mu_);
-  if (flush) {
-    flushed.swap(overlay_);
-    overlay_entries_ = 0;
-  } else {
-    for (auto& [user, state] : changed) {
-      auto it = overlay_.find(user);
-      if (it != overlay_.end()) {
-        it->second = std::move(state);
-      } else {
-        overlay_.emplace(std::string(user), std::move(state));
-      }
+  for (auto& [user, state] : changed) {
+    auto it = overlay_.find(user);
+    if (it != overlay_.end()) {
+      it->second = std::move(state);
+    } else {
+      overlay_.emplace(std::string(user), std::move(state));
     }
-    overlay_entries_ += batch.entries.size();
+  }
+  overlay_entries_ += batch.entries.size();
+  if (flush_end == flush_keys_.size()) {
+    // The database now holds every frozen state (or none was pending).
+    written.swap(flushing_);
+    flush_keys_.clear();
+    flush_pos_ = 0;
+  } else {
+    flush_pos_ = flush_end;
+  }
+  if (freeze) {
+    flushing_.swap(overlay_);  // overlay_ is now empty (flushing_ was)
+    flush_through_ = size;
+    overlay_entries_ = 0;
   }
   lock.unlock();
+  if (freeze) {
+    // flushing_ no longer changes: list it in key order for the slices.
+    flush_keys_.reserve(flushing_.size());
+    for (const auto& [user, state] : flushing_) flush_keys_.emplace_back(user, &state);
+    std::sort(flush_keys_.begin(), flush_keys_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
   return Status();
 }
 

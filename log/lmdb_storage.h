@@ -9,10 +9,19 @@
 // checkpointed lazily: user states changed by recent batches live in an
 // in-memory overlay and are written to the "users" database every
 // user_flush_entries entries, in the same transaction as a batch, together
-// with meta "users_through" (the number of entries the database reflects).
-// Open replays entries [users_through, size) into the overlay. This turns
-// ~one random B-tree page write per entry into one per flushed page, which
-// is what keeps the per-batch durable commit small.
+// with meta "users_through" (every user's record in the database reflects at
+// least the entries [0, users_through)). Open replays entries
+// [users_through, size) into the overlay, skipping for each user the entries
+// its record already holds (a record may be newer: a flush is written in
+// slices). This turns ~one random B-tree page write per entry into one per
+// flushed page, which is what keeps the per-batch durable commit small.
+//
+// A flush does not stall the pipeline: when the overlay reaches
+// user_flush_entries it is frozen (moved aside as `flushing_`, a new empty
+// overlay takes the next batches) and the frozen states are written in key
+// order over the following batches, a slice per Integrate, the last slice
+// with users_through = the size at the freeze. Reads look in the overlay,
+// then the frozen states, then the database.
 #ifndef KT_LOG_LMDB_STORAGE_H_
 #define KT_LOG_LMDB_STORAGE_H_
 
@@ -22,6 +31,8 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "log/storage.h"
 #include "store/lmdb.h"
@@ -88,6 +99,12 @@ class LmdbStorage : public LogStorage {
   Status ReadHashesIn(const store::Txn& txn, uint64_t size, std::span<const uint64_t> indexes,
                       std::vector<Hash>* out) const;
   Status PutHashes(store::Txn& txn, uint64_t first_stored, std::span<const Hash> hashes) const;
+  // FindOverlay returns the user's newest in-memory state (overlay_, then
+  // flushing_) or nullptr. Caller holds overlay_mu_ or write_mu_.
+  const Bytes* FindOverlay(std::string_view user) const;
+  // FlushSlice is how many frozen states an Integrate of `entries` entries
+  // writes: enough to finish the flush within half a flush interval.
+  size_t FlushSlice(size_t entries) const;
   // UserBase returns the user's state before the current write: from
   // `updated`, the overlay, or the database (in that order).
   StatusOr<UserState*> UserBase(const store::Txn& txn, UserMap& updated,
@@ -104,6 +121,15 @@ class LmdbStorage : public LogStorage {
   mutable std::shared_mutex overlay_mu_;
   OverlayMap overlay_;  // encoded states
   uint64_t overlay_entries_ = 0;  // entries reflected only in overlay_
+  // The flush in progress (empty when none): the overlay frozen when the
+  // tree had flush_through_ entries; states newer than the database for
+  // those entries, older than overlay_'s. Same locking as overlay_.
+  OverlayMap flushing_;
+  // flush_keys_: flushing_'s states in key order; [flush_pos_, end) are not
+  // written yet. Writer only (write_mu_).
+  std::vector<std::pair<std::string_view, const Bytes*>> flush_keys_;
+  size_t flush_pos_ = 0;
+  uint64_t flush_through_ = 0;
 };
 
 }  // namespace kt::log
