@@ -19,7 +19,10 @@
 // with no network and no server (CheckBundleItem + Initiate on a fetched
 // bundle) per thread on every core: the client's share of the CPU.
 // Usage: x3dh_load [--initiators 8] [--recipients 16] [--seconds 4]
-//   [--mode cached|full] [--http-threads 32]
+//   [--mode cached|full] [--http-threads 32] [--cold on|off]
+// A client caches SPK signatures it verified and identity keys it converted
+// (x3dh/keys.h, core/crypto_dh.h): recipients are met again and again here,
+// so these hit; --cold on clears both caches before every handshake.
 #include <csignal>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -44,6 +47,7 @@
 #include "client/prekey_client.h"
 #include "client/state_store.h"
 #include "client/trust.h"
+#include "core/crypto_dh.h"
 #include "core/encoding.h"
 #include "core/entry.h"
 #include "core/policy.h"
@@ -51,6 +55,7 @@
 #include "store/file_util.h"
 #include "tests/testing/process.h"
 #include "x3dh/device_store.h"
+#include "x3dh/keys.h"
 #include "x3dh/prekey_upload.h"
 
 namespace {
@@ -68,6 +73,9 @@ struct Options {
   int seconds = 4;
   std::string mode = "cached";
   int http_threads = 32;
+  // cold: forget cached SPK verifications and identity-key conversions
+  // before every handshake (a client that never met the recipient before).
+  bool cold = false;
 };
 
 Options ParseOptions(int argc, char** argv) {
@@ -80,6 +88,7 @@ Options ParseOptions(int argc, char** argv) {
     else if (f == "--seconds") o.seconds = std::atoi(v.c_str());
     else if (f == "--mode") o.mode = v;
     else if (f == "--http-threads") o.http_threads = std::atoi(v.c_str());
+    else if (f == "--cold") o.cold = v == "1" || v == "on" || v == "true";
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       std::exit(2);
@@ -198,6 +207,10 @@ RunResult Run(const Options& o, const std::string& base, std::vector<Initiator>&
         auto start = Clock::now();
         bool no_opk = false;
         Status s;
+        if (o.cold) {
+          x3dh::ClearSignedPrekeyCache();
+          kt::core::ClearEd25519ToX25519Cache();
+        }
         if (o.mode == "cached") {
           s = CachedHandshake(in, prekeys, recipients[to], in.lookups[to], &no_opk);
         } else {
@@ -232,7 +245,8 @@ RunResult Run(const Options& o, const std::string& base, std::vector<Initiator>&
 
 // ClientBound: handshakes/s of CheckBundleItem + Initiate on one fetched
 // bundle, no network, one thread per core.
-double ClientBound(std::vector<Initiator>& initiators, const client::BundleItem& item, double seconds) {
+double ClientBound(std::vector<Initiator>& initiators, const client::BundleItem& item, double seconds,
+                   bool cold) {
   unsigned n = std::max(1u, std::thread::hardware_concurrency());
   std::atomic<uint64_t> total{0};
   std::vector<std::thread> ts;
@@ -242,6 +256,10 @@ double ClientBound(std::vector<Initiator>& initiators, const client::BundleItem&
       uint64_t count = 0;
       auto end = Clock::now() + std::chrono::duration<double>(seconds);
       while (Clock::now() < end) {
+        if (cold) {
+          x3dh::ClearSignedPrekeyCache();
+          kt::core::ClearEd25519ToX25519Cache();
+        }
         auto v = client::CheckBundleItem(item, in.lookups[0], *in.log, *in.contacts);
         if (!v.ok()) break;
         auto r = x3dh::Initiate(*v, *in.identity, in.user, "phone", kt::core::AsBytes("bound"));
@@ -257,16 +275,21 @@ double ClientBound(std::vector<Initiator>& initiators, const client::BundleItem&
 // CpuSeconds of this process (all threads) and of process `pid` (from
 // /proc/<pid>/stat utime + stime): CPU time is what a handshake costs
 // whatever else shares the machine.
-double SelfCpuSeconds() {
+struct Cpu {
+  double user = 0, sys = 0;
+  double total() const { return user + sys; }
+};
+
+Cpu SelfCpu() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return Cpu{static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) / 1e6,
+             static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6};
 }
 
-double ProcCpuSeconds(pid_t pid) {
+Cpu ProcCpu(pid_t pid) {
   auto text = kt::store::ReadFile("/proc/" + std::to_string(pid) + "/stat", 1 << 16);
-  if (!text.ok()) return 0;
+  if (!text.ok()) return Cpu{};
   // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
   std::string rest = text->substr(text->rfind(')') + 2);
   std::vector<std::string> f;
@@ -277,9 +300,9 @@ double ProcCpuSeconds(pid_t pid) {
     f.push_back(rest.substr(pos, sp - pos));
     pos = sp + 1;
   }
-  if (f.size() < 13) return 0;
+  if (f.size() < 13) return Cpu{};
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(f[11]) + std::stod(f[12])) / ticks;
+  return Cpu{std::stod(f[11]) / ticks, std::stod(f[12]) / ticks};
 }
 
 }  // namespace
@@ -346,17 +369,24 @@ int main(int argc, char** argv) {
   client::PrekeyClient prekeys(base, http);
   auto one = prekeys.FetchBundles(recipients[0]);
   if (!one.ok()) return 1;
-  double bound = ClientBound(initiators, one->bundles[0], 2.0);
+  double bound = ClientBound(initiators, one->bundles[0], 2.0, o.cold);
 
-  const double client_cpu0 = SelfCpuSeconds();
-  const double server_cpu0 = ProcCpuSeconds((*log)->pid());
+  const Cpu client_cpu0 = SelfCpu();
+  const Cpu server_cpu0 = ProcCpu((*log)->pid());
+  const x3dh::SignedPrekeyCacheStats spk0 = x3dh::GetSignedPrekeyCacheStats();
   RunResult r = Run(o, base, initiators, recipients);
-  const double client_us = (SelfCpuSeconds() - client_cpu0) * 1e6 / static_cast<double>(std::max<uint64_t>(1, r.ok));
-  const double server_us = (ProcCpuSeconds((*log)->pid()) - server_cpu0) * 1e6 /
-                           static_cast<double>(std::max<uint64_t>(1, r.ok));
+  const x3dh::SignedPrekeyCacheStats spk1 = x3dh::GetSignedPrekeyCacheStats();
+  const Cpu client_cpu1 = SelfCpu();
+  const Cpu server_cpu1 = ProcCpu((*log)->pid());
+  const double per = 1e6 / static_cast<double>(std::max<uint64_t>(1, r.ok));
+  const double client_us = (client_cpu1.total() - client_cpu0.total()) * per;
+  const double server_us = (server_cpu1.total() - server_cpu0.total()) * per;
   double rate = static_cast<double>(r.ok) / r.seconds;
-  std::printf("x3dh_load mode=%s initiators=%d recipients=%d seconds=%.1f\n", o.mode.c_str(),
-              o.initiators, o.recipients, r.seconds);
+  std::printf("x3dh_load mode=%s cold=%s initiators=%d recipients=%d seconds=%.1f\n",
+              o.mode.c_str(), o.cold ? "on" : "off", o.initiators, o.recipients, r.seconds);
+  std::printf("  SPK signatures: %llu verified in full, %llu from the cache\n",
+              static_cast<unsigned long long>(spk1.misses - spk0.misses),
+              static_cast<unsigned long long>(spk1.hits - spk0.hits));
   std::printf("  handshakes: %llu ok, %llu failed, %llu without OPK (3-DH)%s%s\n",
               static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(r.failed),
               static_cast<unsigned long long>(r.without_opk), r.first_error.empty() ? "" : "; first error: ",
@@ -366,6 +396,8 @@ int main(int argc, char** argv) {
   std::printf("  CPU per handshake: client %.0f us, server %.0f us (user + sys); 2 cores at 100%% "
               "would sustain %.0f handshakes/s\n",
               client_us, server_us, 2e6 / (client_us + server_us));
+  std::printf("    of which kernel (sys): client %.0f us, server %.0f us\n",
+              (client_cpu1.sys - client_cpu0.sys) * per, (server_cpu1.sys - server_cpu0.sys) * per);
   std::printf("  bound (same run): client verify + Initiate alone, no network/server, all cores: "
               "%.0f /s; ratio %.2f\n", bound, rate / bound);
   log.value()->Signal(SIGTERM);

@@ -38,9 +38,9 @@ StatusOr<x3dh::VerifiedBundle> BundleVerifier::Verify(const x3dh::PrekeyBundle& 
       }
     }
   }
-  auto verifier = core::Ed25519Verifier::Create(bundle.identity_key);
-  if (!verifier.ok()) return X3dhFailure(X3dhError::kSignatureInvalid, verifier.status().message());
-  Status spk = x3dh::VerifySignedPrekey(*verifier, bundle.signed_prekey);
+  // Cached: an initiator meets the same SPK for every session it starts
+  // with this device; any differing byte is verified in full (x3dh/keys.h).
+  Status spk = x3dh::VerifySignedPrekeyCached(bundle.identity_key, bundle.signed_prekey);
   if (!spk.ok()) return X3dhFailure(X3dhError::kSignatureInvalid, spk.message());
   // The SPK signature was verified just above: Initiate need not redo it.
   return x3dh::VerifiedBundle(bundle, logged->entry.identity_key, /*spk_signature_verified=*/true);

@@ -79,6 +79,29 @@ SignedPrekey SignPrekey(const core::Ed25519Signer& identity, uint32_t spk_id, ui
 // signature by `identity` over the SPK's message, VerificationFailed if not.
 core::Status VerifySignedPrekey(const core::Ed25519Verifier& identity, const SignedPrekey& spk);
 
+// VerifySignedPrekeyCached returns exactly what VerifySignedPrekey returns
+// for `identity_key` (VerificationFailed also for a key that is not a valid
+// Ed25519 key), but remembers successes in a bounded process-wide cache keyed
+// by SHA-256(identity_key || SPK signature message || signature), since an
+// initiator meets the same SPK (same bytes) for every session it starts with
+// that device while the SPK lives. A hit skips the Ed25519 verification (a
+// hash instead); any byte of the key, SPK or signature that differs is a miss
+// and is verified in full. Failures are never cached. The cache (4096
+// entries, cleared when full) holds public data only; its one observable
+// effect is timing. Thread-safe.
+core::Status VerifySignedPrekeyCached(const core::Ed25519PublicKey& identity_key,
+                                      const SignedPrekey& spk);
+// SignedPrekeyCacheStats counts VerifySignedPrekeyCached calls answered from
+// the cache (hits) and verified in full (misses) in this process.
+struct SignedPrekeyCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+};
+SignedPrekeyCacheStats GetSignedPrekeyCacheStats();
+// ClearSignedPrekeyCache forgets every cached verification (benchmarks of
+// the cold path, tests). Thread-safe.
+void ClearSignedPrekeyCache();
+
 // Binary bundle encoding (big-endian, TLS presentation style):
 //   uint8  version = 1;
 //   opaque user<1..255>; opaque device<1..255>;

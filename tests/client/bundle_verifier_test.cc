@@ -93,6 +93,23 @@ TEST_F(BundleVerifierTest, RefusesWithReasons) {
   EXPECT_EQ(X3dhErrorOf(quorum.status()), X3dhError::kQuorumNotMet) << quorum.status().ToString();
 }
 
+TEST_F(BundleVerifierTest, ForgedSpkRefusedAfterGenuineOneWasAccepted) {
+  // The genuine bundle's SPK verification is cached; a forged signature over
+  // the same SPK, or the same signature over another SPK, is still refused.
+  x3dh::PrekeyBundle good = Bundle(phone_, phone_);
+  ASSERT_TRUE(BundleVerifier::VerifyFromLog(good, *lookup_, nullptr).ok());
+  ASSERT_TRUE(BundleVerifier::VerifyFromLog(good, *lookup_, nullptr).ok());
+  x3dh::PrekeyBundle forged_sig = good;
+  forged_sig.signed_prekey.signature[0] ^= 0x80;
+  x3dh::PrekeyBundle swapped_spk = good;
+  swapped_spk.signed_prekey.public_key[1] ^= 1;
+  for (const auto& bad : {forged_sig, swapped_spk}) {
+    auto v = BundleVerifier::VerifyFromLog(bad, *lookup_, nullptr);
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(X3dhErrorOf(v.status()), X3dhError::kSignatureInvalid);
+  }
+}
+
 TEST_F(BundleVerifierTest, PinnedKeyMustMatch) {
   auto contacts = Contacts::Load(dir_).value();
   auto first = lookup_->Get("bob");

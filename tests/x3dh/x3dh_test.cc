@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/crypto.h"
 #include "core/crypto_dh.h"
@@ -295,6 +296,45 @@ TEST(X3dhTest, BadSignedPrekeySignatureRefusedBeforeDh) {
   EXPECT_EQ(rng_calls, 0);
   ASSERT_TRUE(Send(good, alice, "x", o).ok());
   EXPECT_EQ(rng_calls, 1);
+}
+
+TEST(X3dhTest, CachedSpkVerificationOnlyRemembersExactSuccesses) {
+  ClearSignedPrekeyCache();
+  Device bob;
+  const SignedPrekey good = bob.Bundle(false).signed_prekey;
+  const SignedPrekeyCacheStats s0 = GetSignedPrekeyCacheStats();
+  EXPECT_TRUE(VerifySignedPrekeyCached(bob.identity.public_key(), good).ok());  // miss, verified
+  EXPECT_TRUE(VerifySignedPrekeyCached(bob.identity.public_key(), good).ok());  // hit
+  const SignedPrekeyCacheStats s1 = GetSignedPrekeyCacheStats();
+  EXPECT_EQ(s1.misses - s0.misses, 1u);
+  EXPECT_EQ(s1.hits - s0.hits, 1u);
+
+  // Every input is part of the cache key: after the success above, each
+  // one-byte change is verified in full and refused, again and again.
+  std::vector<SignedPrekey> forged(4, good);
+  forged[0].signature[5] ^= 1;
+  forged[1].public_key[0] ^= 1;
+  forged[2].spk_id++;
+  forged[3].created++;
+  for (int round = 0; round < 2; round++) {
+    for (const SignedPrekey& f : forged) {
+      Status st = VerifySignedPrekeyCached(bob.identity.public_key(), f);
+      EXPECT_EQ(st.code(), Status::Code::kVerificationFailed);
+    }
+  }
+  core::Ed25519Signer other = core::Ed25519Signer::Generate();
+  EXPECT_EQ(VerifySignedPrekeyCached(other.public_key(), good).code(),
+            Status::Code::kVerificationFailed);
+  core::Ed25519PublicKey not_a_point{};
+  not_a_point.fill(0xff);
+  EXPECT_EQ(VerifySignedPrekeyCached(not_a_point, good).code(), Status::Code::kVerificationFailed);
+  const SignedPrekeyCacheStats s2 = GetSignedPrekeyCacheStats();
+  EXPECT_EQ(s2.hits, s1.hits);  // no refusal was answered from the cache
+
+  // After clearing, the good SPK is verified in full again.
+  ClearSignedPrekeyCache();
+  EXPECT_TRUE(VerifySignedPrekeyCached(bob.identity.public_key(), good).ok());
+  EXPECT_EQ(GetSignedPrekeyCacheStats().misses, s2.misses + 1);
 }
 
 TEST(X3dhTest, RejectsBadIds) {
