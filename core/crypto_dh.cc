@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 
 #include "core/crypto_dh.h"
 #include "core/openssl_ptr.h"
@@ -58,10 +59,43 @@ struct ResetOnExit {
   }
 };
 
-UniquePtr<EVP_PKEY> ParseX25519Public(ByteSpan pub) {
-  UniquePtr<EVP_PKEY> key(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, pub.data(), pub.size()));
-  if (!key) ERR_clear_error();
+// ImportX25519 makes an X25519 EVP_PKEY from raw key halves (32 bytes each;
+// an empty span leaves that half out) through this thread's fromdata
+// context: unlike EVP_PKEY_new_raw_*_key, it does not fetch the key
+// management again for every key. With only the private half OpenSSL
+// computes the public key (one scalar multiplication); given both, it takes
+// the public key as given (ossl_ecx_key_fromdata). nullptr on failure.
+UniquePtr<EVP_PKEY> ImportX25519(ByteSpan priv, ByteSpan pub) {
+  thread_local UniquePtr<EVP_PKEY_CTX> ctx{EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr)};
+  KT_CHECK(ctx != nullptr);
+  // OSSL_PARAM wants non-const pointers; OpenSSL only reads these buffers.
+  OSSL_PARAM params[3];
+  size_t n = 0;
+  if (!priv.empty()) {
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
+                                                    const_cast<uint8_t*>(priv.data()), priv.size());
+  }
+  if (!pub.empty()) {
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                                    const_cast<uint8_t*>(pub.data()), pub.size());
+  }
+  params[n] = OSSL_PARAM_construct_end();
+  EVP_PKEY* raw = nullptr;
+  const int selection = priv.empty() ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEYPAIR;
+  const bool ok = EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
+                  EVP_PKEY_fromdata(ctx.get(), &raw, selection, params) == 1;
+  ERR_clear_error();
+  UniquePtr<EVP_PKEY> key(raw);
+  if (!ok) key.reset();
   return key;
+}
+
+// NewDeriveCtx makes a derive context for `key`, initialised for derive.
+UniquePtr<EVP_PKEY_CTX> NewDeriveCtx(EVP_PKEY* key) {
+  UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  if (ctx && EVP_PKEY_derive_init(ctx.get()) != 1) ctx.reset();
+  ERR_clear_error();
+  return ctx;
 }
 
 }  // namespace
@@ -70,19 +104,21 @@ void Cleanse(std::span<uint8_t> b) {
   if (!b.empty()) OPENSSL_cleanse(b.data(), b.size());
 }
 
+// Impl is shared by copies of a key. `ctx` is a derive context kept for
+// reuse (created on first use): setting it up costs more than 10% of a DH
+// (a key-management fetch, the exchange fetch). Agree takes it under `mu`
+// when it is free; a concurrent caller makes its own instead of waiting.
 struct X25519PrivateKey::Impl {
   UniquePtr<EVP_PKEY> key;
+  mutable std::mutex mu;
+  mutable UniquePtr<EVP_PKEY_CTX> ctx;  // guarded by mu
 };
 
 StatusOr<X25519PrivateKey> X25519PrivateKey::FromBytes(ByteSpan private_key) {
   if (private_key.size() != 32) return Status::InvalidArgument("x25519: private key must be 32 bytes");
   auto impl = std::make_shared<Impl>();
-  impl->key.reset(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, private_key.data(),
-                                               private_key.size()));
-  if (!impl->key) {
-    ERR_clear_error();
-    return Status::Internal("x25519: cannot parse private key");
-  }
+  impl->key = ImportX25519(private_key, {});
+  if (!impl->key) return Status::Internal("x25519: cannot parse private key");
   X25519PublicKey pub;
   size_t len = pub.size();
   if (EVP_PKEY_get_raw_public_key(impl->key.get(), pub.data(), &len) != 1 || len != pub.size()) {
@@ -96,27 +132,9 @@ StatusOr<X25519PrivateKey> X25519PrivateKey::FromKeyPair(ByteSpan private_key, B
   if (private_key.size() != 32 || public_key.size() != 32) {
     return Status::InvalidArgument("x25519: private and public key must be 32 bytes");
   }
-  // EVP_PKEY_fromdata with both halves takes the public key as given
-  // (OpenSSL's ossl_ecx_key_fromdata derives it only when it is absent).
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, const_cast<uint8_t*>(private_key.data()),
-                                        private_key.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(public_key.data()),
-                                        public_key.size()),
-      OSSL_PARAM_construct_end(),
-  };
-  thread_local UniquePtr<EVP_PKEY_CTX> ctx{EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr)};
-  KT_CHECK(ctx != nullptr);
-  EVP_PKEY* raw = nullptr;
-  const bool ok = EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
-                  EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params) == 1;
-  ERR_clear_error();
-  if (!ok || raw == nullptr) {
-    EVP_PKEY_free(raw);
-    return Status::Internal("x25519: cannot import key pair");
-  }
   auto impl = std::make_shared<Impl>();
-  impl->key.reset(raw);
+  impl->key = ImportX25519(private_key, public_key);
+  if (!impl->key) return Status::Internal("x25519: cannot import key pair");
   X25519PublicKey pub;
   std::copy(public_key.begin(), public_key.end(), pub.begin());
   return X25519PrivateKey(std::move(impl), pub, SecretBytes(private_key));
@@ -133,16 +151,27 @@ X25519PrivateKey X25519PrivateKey::Generate() {
 
 StatusOr<X25519SharedSecret> X25519PrivateKey::Agree(ByteSpan peer_public) const {
   if (peer_public.size() != 32) return Status::InvalidArgument("x25519: public key must be 32 bytes");
-  UniquePtr<EVP_PKEY> peer = ParseX25519Public(peer_public);
+  UniquePtr<EVP_PKEY> peer = ImportX25519({}, peer_public);
   if (!peer) return Status::InvalidArgument("x25519: cannot parse public key");
-  UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, impl_->key.get(), nullptr));
+  std::unique_lock<std::mutex> lock(impl_->mu, std::try_to_lock);
+  UniquePtr<EVP_PKEY_CTX> own;
+  EVP_PKEY_CTX* ctx = nullptr;
+  if (lock.owns_lock()) {
+    if (!impl_->ctx) impl_->ctx = NewDeriveCtx(impl_->key.get());
+    ctx = impl_->ctx.get();
+  } else {
+    own = NewDeriveCtx(impl_->key.get());
+    ctx = own.get();
+  }
   X25519SharedSecret out{};
   size_t len = out.size();
-  // OpenSSL's X25519 itself fails on an all-zero result (RFC 7748 §6.1), so a
-  // derive failure after a good init is a small-order peer key.
-  const bool init_ok = ctx && EVP_PKEY_derive_init(ctx.get()) == 1 &&
-                       EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) == 1;
-  const bool derived = init_ok && EVP_PKEY_derive(ctx.get(), out.data(), &len) == 1 && len == 32;
+  // No peer validation by OpenSSL (validate_peer = 0): for X25519 it only
+  // checks that the key has a public half, at the price of a context fetch.
+  // Every 32-byte string is a u-coordinate (RFC 7748 §5); small-order peers
+  // are refused by the all-zero check below (§6.1), which OpenSSL's X25519
+  // also applies, so a derive failure after a good setup is such a peer.
+  const bool init_ok = ctx != nullptr && EVP_PKEY_derive_set_peer_ex(ctx, peer.get(), 0) == 1;
+  const bool derived = init_ok && EVP_PKEY_derive(ctx, out.data(), &len) == 1 && len == 32;
   ERR_clear_error();
   if (!init_ok) return Status::Internal("x25519: derive setup failed");
   static constexpr X25519SharedSecret kZero{};

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -109,6 +110,36 @@ TEST(X25519Test, FromKeyPairMatchesFromBytes) {
             Status::Code::kInvalidArgument);
   EXPECT_EQ(X25519PrivateKey::FromKeyPair(a.private_key.span(), Bytes(33)).status().code(),
             Status::Code::kInvalidArgument);
+}
+
+// One parsed key reused for many peers (its derive context is kept), from
+// several threads at once, and interleaved with small-order peers that fail:
+// every result equals the one-shot X25519 of fresh keys.
+TEST(X25519Test, ReusedKeyAgreesWithManyPeersAcrossThreads) {
+  X25519KeyPair a = GenerateX25519();
+  auto k = X25519PrivateKey::FromBytes(a.private_key.span());
+  ASSERT_TRUE(k.ok());
+  std::vector<X25519KeyPair> peers;
+  std::vector<std::string> want;
+  for (int i = 0; i < 8; i++) {
+    peers.push_back(GenerateX25519());
+    want.push_back(HexOf(X25519(peers.back().private_key.span(), a.public_key)));
+  }
+  const Bytes small_order(32, 0);
+  std::atomic<int> mismatches{0};
+  auto run = [&](size_t first) {
+    for (size_t round = 0; round < 20; round++) {
+      const size_t i = (first + round) % peers.size();
+      if (HexOf(k->Agree(peers[i].public_key)) != want[i]) mismatches++;
+      if (k->Agree(small_order).status().code() != Status::Code::kVerificationFailed) mismatches++;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; t++) threads.emplace_back(run, t);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  X25519PrivateKey copy = *k;  // copies share the parsed key and its context
+  EXPECT_EQ(HexOf(copy.Agree(peers[0].public_key)), want[0]);
 }
 
 // The Ed25519 base point (y = 4/5) maps to the X25519 base point u = 9, and
