@@ -176,6 +176,7 @@ Status Auditor::Replay(uint64_t index, const core::EntryView& e, uint32_t id, bo
                                    : UserReplay::Partial(std::string(e.user), e.prev - 1));
   }
   ReplayEffect effect;
+  const size_t before = pending_.size();
   Status s = replays_[id].ApplyView(index, e, &pending_, &effect);
   if (!s.ok()) {
     // Checks deferred before this failure (earlier entries, and this
@@ -186,6 +187,7 @@ Status Auditor::Replay(uint64_t index, const core::EntryView& e, uint32_t id, bo
   if (effect.unendorsed && effect.kind != EventKind::kRevoke) report_->unendorsed++;
   if (effect.HighSeverity()) report_->high_severity++;
   report_->unchecked += effect.unchecked;
+  report_->signatures += pending_.size() - before;
   if (pending_.size() >= kChecksPerBatch) {
     Submit();
     if (pool_->failed()) return pool_->Finish();

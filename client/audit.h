@@ -52,6 +52,7 @@ struct AuditReport {
   // With signatures and partial chains: checks that could not be made
   // (endorsements by, or revokes of, devices set before this run's start).
   uint64_t unchecked = 0;
+  uint64_t signatures = 0;  // with signatures: Ed25519 verifications made
   uint64_t user_state_bytes = 0;  // memory held for per-user state at the end
 };
 

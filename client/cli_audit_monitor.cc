@@ -78,6 +78,7 @@ int CmdAudit(CliEnv& env) {
                                 {"unchecked", r->unchecked},
                                 {"user_state_bytes", r->user_state_bytes},
                                 {"signatures_verified", opt.verify_signatures},
+                                {"signatures", r->signatures},
                                 {"seconds", secs}}
                      .dump()
               << "\n";

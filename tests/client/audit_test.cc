@@ -292,6 +292,8 @@ TEST_F(AuditTest, FullAndPartialRunsAgree) {
     EXPECT_EQ(r->partial_chains, 0u);
     EXPECT_EQ(r->unchecked, 0u);
     EXPECT_GT(r->user_state_bytes, 0u);
+    // 605 proofs of possession (key sets) and 4 endorsements.
+    EXPECT_EQ(r->signatures, sigs ? 609u : 0u);
   }
   // From 300: alice's and bob's chains began before; nothing is reported
   // as a failure, the link and the endorsements by phone/pc are unchecked.
