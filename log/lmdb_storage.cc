@@ -422,7 +422,7 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
     flush_end = flush_pos_ + (freeze ? left : std::min(left, FlushSlice(batch.entries.size())));
     for (size_t k = flush_pos_; k < flush_end; ++k) {
       KT_RETURN_IF_ERROR(
-          txn.Put(dbs_.users, core::AsBytes(flush_keys_[k].first), *flush_keys_[k].second));
+          txn.Put(dbs_.users, core::AsBytes(flush_keys_[k].it->first), flush_keys_[k].it->second));
     }
     if (left > 0 && flush_end == flush_keys_.size()) {
       KT_RETURN_IF_ERROR(txn.Put(dbs_.meta, core::AsBytes(kUsersThroughKey),
@@ -436,7 +436,6 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
                    EncodeHead(size, batch.root, batch.checkpoint));
   });
   if (!s.ok()) return s;
-  OverlayMap written;  // a finished flush's states, freed after the lock is released
   std::unique_lock lock(overlay_mu_);
   for (auto& [user, state] : changed) {
     auto it = overlay_.find(user);
@@ -447,9 +446,10 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
     }
   }
   overlay_entries_ += batch.entries.size();
+  // The database now holds the states of this slice: readers find them there.
+  for (size_t k = flush_pos_; k < flush_end; ++k) flushing_.erase(flush_keys_[k].it);
   if (flush_end == flush_keys_.size()) {
-    // The database now holds every frozen state (or none was pending).
-    written.swap(flushing_);
+    KT_CHECK(flushing_.empty());
     flush_keys_.clear();
     flush_pos_ = 0;
   } else {
@@ -464,9 +464,15 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
   if (freeze) {
     // flushing_ no longer changes: list it in key order for the slices.
     flush_keys_.reserve(flushing_.size());
-    for (const auto& [user, state] : flushing_) flush_keys_.emplace_back(user, &state);
-    std::sort(flush_keys_.begin(), flush_keys_.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto it = flushing_.begin(); it != flushing_.end(); ++it) {
+      FlushKey k{{0, 0}, it};
+      uint8_t pad[16] = {};
+      std::memcpy(pad, it->first.data(), std::min<size_t>(16, it->first.size()));
+      k.prefix[0] = core::GetU64BE(pad);
+      k.prefix[1] = core::GetU64BE(pad + 8);
+      flush_keys_.push_back(k);
+    }
+    std::sort(flush_keys_.begin(), flush_keys_.end());
   }
   return Status();
 }

@@ -125,9 +125,22 @@ class LmdbStorage : public LogStorage {
   // tree had flush_through_ entries; states newer than the database for
   // those entries, older than overlay_'s. Same locking as overlay_.
   OverlayMap flushing_;
+  // FlushKey is one frozen state; `prefix` holds the key's first 16 bytes
+  // big-endian (zero-padded) so that most comparisons of the sort are two
+  // integer compares.
+  struct FlushKey {
+    uint64_t prefix[2];
+    OverlayMap::iterator it;
+    bool operator<(const FlushKey& o) const {
+      if (prefix[0] != o.prefix[0]) return prefix[0] < o.prefix[0];
+      if (prefix[1] != o.prefix[1]) return prefix[1] < o.prefix[1];
+      return it->first < o.it->first;
+    }
+  };
   // flush_keys_: flushing_'s states in key order; [flush_pos_, end) are not
-  // written yet. Writer only (write_mu_).
-  std::vector<std::pair<std::string_view, const Bytes*>> flush_keys_;
+  // written yet (the written ones are erased from flushing_ once durable, a
+  // slice at a time). Writer only (write_mu_).
+  std::vector<FlushKey> flush_keys_;
   size_t flush_pos_ = 0;
   uint64_t flush_through_ = 0;
 };

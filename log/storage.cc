@@ -77,12 +77,16 @@ StatusOr<UserState> DecodeUserState(ByteSpan data) {
   if (!r.U32(&count) || count > r.remaining() / 8) {
     return Status::Corruption("user state: bad history count");
   }
+  // One spare slot each: the common next step is UserState::Apply (one more
+  // index, often one more device), which then does not reallocate.
+  state.history.reserve(count + 1);
   state.history.resize(count);
   for (uint64_t& i : state.history) {
     if (!r.U64(&i)) return Status::Corruption("user state: truncated history");
   }
   uint16_t devices = 0;
   if (!r.U16(&devices)) return Status::Corruption("user state: truncated");
+  state.devices.reserve(devices + 1);
   state.devices.resize(devices);
   for (DeviceState& d : state.devices) {
     ByteSpan id, key;
