@@ -300,6 +300,26 @@ TEST(Ed25519ToX25519Test, SeedConversionIsClampedSha512Prefix) {
   EXPECT_EQ(HexEncode(Ed25519SeedToX25519Private(seed).span()), HexEncode(ByteSpan(h.data(), 32)));
 }
 
+// RFC 5869 Appendix A, test case 2: 80-byte inputs (the salt, as HMAC key,
+// is longer than a block and is hashed first) and a 3-block output; shorter
+// outputs are prefixes of longer ones.
+TEST(HkdfSha256Test, Rfc5869LongInputsAndPrefixes) {
+  Bytes ikm, salt, info;
+  for (int i = 0; i < 80; i++) {
+    ikm.push_back(static_cast<uint8_t>(i));
+    salt.push_back(static_cast<uint8_t>(0x60 + i));
+    info.push_back(static_cast<uint8_t>(0xb0 + i));
+  }
+  const std::string okm =
+      "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
+      "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
+      "cc30c58179ec3e87c14c01d5c1f3434f1d87";
+  EXPECT_EQ(HexEncode(HkdfSha256(salt, ikm, info, 82).span()), okm);
+  for (size_t len : {1, 31, 32, 33, 64, 65}) {
+    EXPECT_EQ(HexEncode(HkdfSha256(salt, ikm, info, len).span()), okm.substr(0, 2 * len)) << len;
+  }
+}
+
 // RFC 5869 Appendix A, test cases 1 and 3.
 TEST(HkdfSha256Test, Rfc5869Vectors) {
   const Bytes ikm(22, 0x0b);
