@@ -4,6 +4,7 @@
 #include "log/storage.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/encoding.h"
 #include "core/tile.h"
@@ -52,54 +53,81 @@ void UserState::Apply(uint64_t index, const core::Entry& entry) {
 
 // Layout: u32 history count, u64 indexes; u16 device count, per device:
 // u8-length device id, u64 latest index, u8 revoked (0/1), 32-byte key.
+// Both directions run once per sequenced entry (the sequencer decodes the
+// user's state, the storage encodes the new one), so they write and read
+// the buffer directly rather than through core::Writer / core::Reader.
 Bytes EncodeUserState(const UserState& state) {
-  core::Writer w;
   KT_CHECK(state.history.size() <= UINT32_MAX && state.devices.size() <= UINT16_MAX);
   size_t size = 4 + 8 * state.history.size() + 2;
-  for (const DeviceState& d : state.devices) size += 1 + d.device.size() + 8 + 1 + 32;
-  w.Reserve(size);
-  w.U32(static_cast<uint32_t>(state.history.size()));
-  for (uint64_t i : state.history) w.U64(i);
-  w.U16(static_cast<uint16_t>(state.devices.size()));
   for (const DeviceState& d : state.devices) {
-    w.Vec8(core::AsBytes(d.device));
-    w.U64(d.latest_index);
-    w.U8(d.revoked ? 1 : 0);
-    w.Raw(ByteSpan(d.identity_key));
+    KT_CHECK(d.device.size() <= UINT8_MAX);
+    size += 1 + d.device.size() + 8 + 1 + 32;
   }
-  return w.Take();
+  Bytes out(size);
+  uint8_t* p = out.data();
+  uint8_t n32[8];
+  core::PutU64BE(n32, state.history.size());
+  std::memcpy(p, n32 + 4, 4);
+  p += 4;
+  for (uint64_t i : state.history) {
+    core::PutU64BE(p, i);
+    p += 8;
+  }
+  *p++ = static_cast<uint8_t>(state.devices.size() >> 8);
+  *p++ = static_cast<uint8_t>(state.devices.size());
+  for (const DeviceState& d : state.devices) {
+    *p++ = static_cast<uint8_t>(d.device.size());
+    std::memcpy(p, d.device.data(), d.device.size());
+    p += d.device.size();
+    core::PutU64BE(p, d.latest_index);
+    p += 8;
+    *p++ = d.revoked ? 1 : 0;
+    std::memcpy(p, d.identity_key.data(), 32);
+    p += 32;
+  }
+  KT_CHECK(p == out.data() + out.size());
+  return out;
 }
 
 StatusOr<UserState> DecodeUserState(ByteSpan data) {
-  core::Reader r(data);
+  const uint8_t* p = data.data();
+  size_t left = data.size();
   UserState state;
-  uint32_t count = 0;
-  if (!r.U32(&count) || count > r.remaining() / 8) {
-    return Status::Corruption("user state: bad history count");
-  }
+  if (left < 4) return Status::Corruption("user state: bad history count");
+  uint32_t count = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+  p += 4;
+  left -= 4;
+  if (count > left / 8) return Status::Corruption("user state: bad history count");
   // One spare slot each: the common next step is UserState::Apply (one more
   // index, often one more device), which then does not reallocate.
   state.history.reserve(count + 1);
   state.history.resize(count);
   for (uint64_t& i : state.history) {
-    if (!r.U64(&i)) return Status::Corruption("user state: truncated history");
+    i = core::GetU64BE(p);
+    p += 8;
   }
-  uint16_t devices = 0;
-  if (!r.U16(&devices)) return Status::Corruption("user state: truncated");
+  left -= 8 * size_t{count};
+  if (left < 2) return Status::Corruption("user state: truncated");
+  uint16_t devices = static_cast<uint16_t>((p[0] << 8) | p[1]);
+  p += 2;
+  left -= 2;
   state.devices.reserve(devices + 1);
   state.devices.resize(devices);
   for (DeviceState& d : state.devices) {
-    ByteSpan id, key;
-    uint8_t revoked = 0;
-    if (!r.Vec8(&id) || !r.U64(&d.latest_index) || !r.U8(&revoked) || revoked > 1 ||
-        !r.Raw(32, &key)) {
+    if (left < 1 || left - 1 < size_t{p[0]} + 8 + 1 + 32 || p[1 + p[0] + 8] > 1) {
       return Status::Corruption("user state: bad device");
     }
-    d.device = core::ToString(id);
-    d.revoked = revoked == 1;
-    std::copy(key.begin(), key.end(), d.identity_key.begin());
+    size_t len = p[0];
+    d.device.assign(reinterpret_cast<const char*>(p + 1), len);
+    p += 1 + len;
+    d.latest_index = core::GetU64BE(p);
+    p += 8;
+    d.revoked = *p++ == 1;
+    std::memcpy(d.identity_key.data(), p, 32);
+    p += 32;
+    left -= 1 + len + 8 + 1 + 32;
   }
-  if (!r.empty()) return Status::Corruption("user state: trailing bytes");
+  if (left != 0) return Status::Corruption("user state: trailing bytes");
   for (size_t i = 1; i < state.history.size(); ++i) {
     if (state.history[i - 1] >= state.history[i]) {
       return Status::Corruption("user state: history not increasing");
