@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // OpenSSL 3 implementation of core/crypto_dh.h (except Ed25519PublicToX25519,
-// in core/ed25519_to_x25519.cc): X25519 with parsed keys, HKDF as RFC 5869
-// over HMAC (RFC 2104) on OpenSSL's low-level SHA-256, AES-256-GCM through a
-// fetched EVP_CIPHER. Algorithms are fetched once per process; contexts are
-// per call, per key or per thread.
-// SHA256_Init/Update/Final are deprecated in OpenSSL 3 but present through
-// 3.x; core/crypto.cc uses them for the same reason (see core::Sha256).
-#define OPENSSL_SUPPRESS_DEPRECATED
-
+// in core/ed25519_to_x25519.cc): X25519 with parsed keys, HKDF through a
+// fetched EVP_KDF, AES-256-GCM through a fetched EVP_CIPHER. Algorithms are
+// fetched once per process; contexts are per call or per thread.
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/params.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <memory>
@@ -29,6 +24,15 @@ using internal::UniquePtr;
 
 // Fetched algorithms: immutable once fetched, shared by all threads, and
 // intentionally never freed (they live for the process).
+EVP_KDF* HkdfKdf() {
+  static EVP_KDF* kdf = [] {
+    EVP_KDF* k = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+    KT_CHECK(k != nullptr);
+    return k;
+  }();
+  return kdf;
+}
+
 const EVP_CIPHER* Aes256Gcm() {
   static const EVP_CIPHER* cipher = [] {
     EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
@@ -206,78 +210,26 @@ SecretBytes Ed25519SeedToX25519Private(ByteSpan seed) {
   return out;
 }
 
-namespace {
-
-// HmacSha256 is RFC 2104 HMAC with SHA-256 over OpenSSL's low-level SHA-256
-// (as core::Sha256: no provider dispatch, which costs more than the hashing
-// itself on these short inputs). The key's inner and outer states are
-// computed once, so the blocks of HKDF-Expand each cost two compressions
-// plus the message. Every state holding key material is wiped.
-class HmacSha256 {
- public:
-  explicit HmacSha256(ByteSpan key) {
-    uint8_t k[64] = {};
-    if (key.size() > sizeof(k)) {
-      const Hash h = Sha256(key);  // RFC 2104 §2: longer keys are hashed first
-      std::copy(h.begin(), h.end(), k);
-    } else {
-      std::copy(key.begin(), key.end(), k);
-    }
-    uint8_t pad[64];
-    for (size_t i = 0; i < sizeof(pad); i++) pad[i] = k[i] ^ 0x36;
-    KT_CHECK(SHA256_Init(&inner_) == 1 && SHA256_Update(&inner_, pad, sizeof(pad)) == 1);
-    for (size_t i = 0; i < sizeof(pad); i++) pad[i] = k[i] ^ 0x5c;
-    KT_CHECK(SHA256_Init(&outer_) == 1 && SHA256_Update(&outer_, pad, sizeof(pad)) == 1);
-    OPENSSL_cleanse(k, sizeof(k));
-    OPENSSL_cleanse(pad, sizeof(pad));
-  }
-  ~HmacSha256() {
-    OPENSSL_cleanse(&inner_, sizeof(inner_));
-    OPENSSL_cleanse(&outer_, sizeof(outer_));
-  }
-  HmacSha256(const HmacSha256&) = delete;
-  HmacSha256& operator=(const HmacSha256&) = delete;
-
-  // Mac writes HMAC(key, concatenation of parts) to out.
-  void Mac(std::initializer_list<ByteSpan> parts, uint8_t out[32]) const {
-    SHA256_CTX c = inner_;
-    for (ByteSpan p : parts) KT_CHECK(SHA256_Update(&c, p.data(), p.size()) == 1);
-    uint8_t inner_hash[32];
-    KT_CHECK(SHA256_Final(inner_hash, &c) == 1);
-    c = outer_;
-    KT_CHECK(SHA256_Update(&c, inner_hash, sizeof(inner_hash)) == 1 && SHA256_Final(out, &c) == 1);
-    OPENSSL_cleanse(&c, sizeof(c));
-    OPENSSL_cleanse(inner_hash, sizeof(inner_hash));
-  }
-
- private:
-  SHA256_CTX inner_;
-  SHA256_CTX outer_;
-};
-
-}  // namespace
-
 SecretBytes HkdfSha256(ByteSpan salt, ByteSpan ikm, ByteSpan info, size_t len) {
   KT_CHECK(!ikm.empty() && len > 0 && len <= 255 * 32);
-  // RFC 5869 §2.2 Extract: PRK = HMAC-Hash(salt, IKM); no salt = HashLen zeros.
-  static constexpr uint8_t kZeroSalt[32] = {};
-  uint8_t prk[32];
-  HmacSha256(salt.empty() ? ByteSpan(kZeroSalt, sizeof(kZeroSalt)) : salt).Mac({ikm}, prk);
-  // §2.3 Expand: T(i) = HMAC-Hash(PRK, T(i-1) || info || i), OKM = first len bytes.
-  const HmacSha256 expand(ByteSpan(prk, sizeof(prk)));
-  OPENSSL_cleanse(prk, sizeof(prk));
+  UniquePtr<EVP_KDF_CTX> ctx(EVP_KDF_CTX_new(HkdfKdf()));
+  KT_CHECK(ctx != nullptr);
+  // OSSL_PARAM wants non-const pointers; OpenSSL only reads these buffers.
+  auto octets = [](const char* key, ByteSpan b) {
+    return OSSL_PARAM_construct_octet_string(key, const_cast<uint8_t*>(b.data()), b.size());
+  };
+  char digest[] = "SHA256";
+  OSSL_PARAM params[5];
+  size_t n = 0;
+  params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+  params[n++] = octets(OSSL_KDF_PARAM_KEY, ikm);
+  if (!salt.empty()) params[n++] = octets(OSSL_KDF_PARAM_SALT, salt);
+  if (!info.empty()) params[n++] = octets(OSSL_KDF_PARAM_INFO, info);
+  params[n] = OSSL_PARAM_construct_end();
   Bytes out(len);
-  uint8_t t[32];
-  size_t t_len = 0;
-  for (size_t done = 0, i = 1; done < len; i++) {
-    const uint8_t counter = static_cast<uint8_t>(i);
-    expand.Mac({ByteSpan(t, t_len), info, ByteSpan(&counter, 1)}, t);
-    t_len = sizeof(t);
-    const size_t n = std::min(sizeof(t), len - done);
-    std::copy(t, t + n, out.begin() + static_cast<std::ptrdiff_t>(done));
-    done += n;
-  }
-  OPENSSL_cleanse(t, sizeof(t));
+  const int rc = EVP_KDF_derive(ctx.get(), out.data(), out.size(), params);
+  ERR_clear_error();
+  KT_CHECK(rc == 1);
   SecretBytes secret(out);
   Cleanse(out);
   return secret;
