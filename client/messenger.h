@@ -78,9 +78,12 @@ core::StatusOr<SendReport> SendToUser(PrekeyClient& prekeys, LogClient& log, Con
                                       core::ByteSpan plaintext, const SendOptions& options = {});
 
 // CheckBundleItem runs the per-device checks of SendToUser on one served
-// bundle against the recipient's verified lookup: the tlog-proof verifies,
-// proves the device's current logged entry (same index and bytes as the
-// lookup), the entry's key is the bundle's key; then BundleVerifier::Verify.
+// bundle against the recipient's verified lookup, made by client/lookup.h
+// through `log` (its checkpoints are reconciled with log's state already):
+// the tlog-proof verifies, its checkpoint is reconciled with state (skipped
+// when it is one of the lookup's checkpoints), it proves the device's
+// current logged entry (same index and bytes as the lookup), the entry's key
+// is the bundle's key; then BundleVerifier::Verify.
 // Failures carry x3dh reasons (proof_invalid, not_logged, key_changed,
 // signature_invalid, quorum_not_met).
 core::StatusOr<x3dh::VerifiedBundle> CheckBundleItem(const BundleItem& item,

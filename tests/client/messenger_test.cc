@@ -161,6 +161,20 @@ TEST_F(MessengerTest, AcceptsTheLoggedBundle) {
   EXPECT_EQ(v->identity_key(), phone_.public_key());
 }
 
+TEST_F(MessengerTest, ProofAgainstNewerCheckpointIsReconciledWithState) {
+  // The log grows after the lookup: the bundle's proof names a checkpoint
+  // the lookup did not reconcile, so state advances to it.
+  const uint64_t looked_size = log_->size();
+  log_->SetKey("carol", "phone", core::Ed25519Signer::Generate());
+  log_->Publish();
+  auto v = CheckBundleItem(Item(MakeBundle("bob", "phone", phone_, phone_, true), phone_index_),
+                           lookup_, *client_, *contacts_);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  auto stored = state_->Load("kt.test/log");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->checkpoint.size, looked_size + 1);
+}
+
 TEST_F(MessengerTest, RefusesSwappedIdentityKey) {
   core::Ed25519Signer mitm = core::Ed25519Signer::Generate();
   auto v = CheckBundleItem(Item(MakeBundle("bob", "phone", mitm, mitm, true), phone_index_),
