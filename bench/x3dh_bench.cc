@@ -389,6 +389,78 @@ void BM_ProcessDuplicate(benchmark::State& state) {
 }
 BENCHMARK(BM_ProcessDuplicate);
 
+// SummaryReporter prints the console output and remembers each benchmark's
+// CPU time per iteration (the mean when repeated), so that main can print
+// the issue 6 targets beside their same-run bounds in one command.
+class SummaryReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& r : runs) {
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "mean") continue;
+      const double us = r.GetAdjustedCPUTime() * ToMicros(r.time_unit);
+      cpu_us_[r.run_name.function_name] = us;
+    }
+  }
+  // Us returns the CPU time of `name`, or a negative value if it did not run.
+  double Us(const std::string& name) const {
+    auto it = cpu_us_.find(name);
+    return it == cpu_us_.end() ? -1 : it->second;
+  }
+
+ private:
+  static double ToMicros(benchmark::TimeUnit u) {
+    switch (u) {
+      case benchmark::kNanosecond: return 1e-3;
+      case benchmark::kMicrosecond: return 1;
+      case benchmark::kMillisecond: return 1e3;
+      default: return 1e6;
+    }
+  }
+  std::map<std::string, double> cpu_us_;
+};
+
+// PrintTarget prints `figure` (CPU us) against its budget and its bound (the
+// sum of the primitives it runs, measured in this run), if all ran.
+void PrintTarget(const SummaryReporter& r, const char* what, const std::string& figure,
+                 double budget_us, const std::vector<std::pair<double, std::string>>& parts) {
+  const double f = r.Us(figure);
+  if (f < 0) return;
+  double bound = 0;
+  std::string terms;
+  for (const auto& [times, name] : parts) {
+    const double us = r.Us(name);
+    if (us < 0) {
+      std::printf("%s: %s = %.1f us CPU (budget %.0f us); bound needs %s (not run)\n", what,
+                  figure.c_str(), f, budget_us, name.c_str());
+      return;
+    }
+    bound += times * us;
+    terms += (terms.empty() ? "" : " + ") + (times == 1 ? "" : std::to_string(int(times)) + " x ") + name;
+  }
+  std::printf("%s: %s = %.1f us CPU (budget %.0f us: %s)\n  bound (same run) = %.1f us = %s\n"
+              "  bound / figure = %.2f (>= 0.70 required)\n",
+              what, figure.c_str(), f, budget_us, f <= budget_us ? "met" : "NOT met", bound,
+              terms.c_str(), bound / f);
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  SummaryReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  std::printf("\nIssue 6 budgets (CPU time; DH bound = BM_X25519Raw, the bare OpenSSL derive):\n");
+  PrintTarget(reporter, "responder", "BM_ProcessInitialMessage", 280,
+              {{1, "BM_X25519KeyPairImport"}, {1, "BM_Ed25519PublicToX25519"}, {4, "BM_X25519Raw"},
+               {2, "BM_HkdfSha256"}, {1, "BM_Aes256GcmOpen"}});
+  PrintTarget(reporter, "responder crypto only", "BM_ResponderStoredKeys", 280,
+              {{1, "BM_X25519KeyPairImport"}, {1, "BM_Ed25519PublicToX25519"}, {4, "BM_X25519Raw"},
+               {2, "BM_HkdfSha256"}, {1, "BM_Aes256GcmOpen"}});
+  PrintTarget(reporter, "initiator", "BM_InitiatorCrypto", 550,
+              {{1, "BM_Ed25519Verify"}, {1, "BM_Ed25519PublicToX25519"}, {1, "BM_X25519KeyParse"},
+               {4, "BM_X25519Raw"}, {2, "BM_HkdfSha256"}, {1, "BM_Aes256GcmSeal"}});
+  benchmark::Shutdown();
+  return 0;
+}

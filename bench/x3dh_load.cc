@@ -393,9 +393,10 @@ int main(int argc, char** argv) {
               r.first_error.c_str());
   std::printf("  rate: %.0f handshakes/s (target >= 1500)  latency p50 %.2f ms p99 %.2f ms\n", rate,
               Percentile(r.latencies_ms, 0.5), Percentile(r.latencies_ms, 0.99));
+  const double capacity = 2e6 / (client_us + server_us);
   std::printf("  CPU per handshake: client %.0f us, server %.0f us (user + sys); 2 cores at 100%% "
-              "would sustain %.0f handshakes/s\n",
-              client_us, server_us, 2e6 / (client_us + server_us));
+              "would sustain %.0f handshakes/s (rate / that = %.2f)\n",
+              client_us, server_us, capacity, rate / capacity);
   std::printf("    of which kernel (sys): client %.0f us, server %.0f us\n",
               (client_cpu1.sys - client_cpu0.sys) * per, (server_cpu1.sys - server_cpu0.sys) * per);
   std::printf("  bound (same run): client verify + Initiate alone, no network/server, all cores: "
