@@ -5,62 +5,90 @@
 #include "log/binding_rules.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 
 #include "core/encoding.h"
 #include "core/utf8.h"
+#include "net/json_reader.h"
 
 namespace kt::log {
 
 namespace {
 
 using core::EntryKind;
-using nlohmann::json;
 
 constexpr size_t kMinTokenLength = 16;
 constexpr size_t kMaxTokenLength = 4096;
 
+// The request is read with net::JsonDocument, which accepts exactly what
+// nlohmann::json::parse accepts; a repeated key counts with its last value,
+// as in nlohmann's object. Doc is the document and the object being read.
+struct Obj {
+  const net::JsonDocument& doc;
+  size_t index;
+  size_t Find(std::string_view field) const { return doc.Member(index, field); }
+  const net::JsonToken& at(size_t i) const { return doc.at(i); }
+};
+
+// Quoted is `"what"` for error messages.
+std::string Quoted(std::string_view what) {
+  std::string s = "\"";
+  s += what;
+  s += '"';
+  return s;
+}
+
 // 400: a JSON string field holding a user or device id (1..255 bytes UTF-8).
-StatusOr<std::string> ParseId(const json& obj, const char* field, const std::string& what) {
-  auto it = obj.find(field);
-  if (it == obj.end()) return Status::InvalidArgument("missing field \"" + what + "\"");
-  if (!it->is_string()) return Status::InvalidArgument("\"" + what + "\" must be a string");
-  std::string s = it->get<std::string>();
-  if (s.empty() || s.size() > core::kMaxIdLength) {
-    return Status::InvalidArgument("\"" + what + "\" must be 1 to 255 bytes");
+StatusOr<std::string> ParseId(const Obj& obj, std::string_view field, std::string_view what) {
+  size_t it = obj.Find(field);
+  if (it == net::JsonDocument::kNone) {
+    return Status::InvalidArgument("missing field " + Quoted(what));
   }
-  // nlohmann already rejects invalid UTF-8 and lone surrogates while
-  // parsing; check again so the rule does not depend on the parser.
-  if (!core::IsValidUtf8(s)) return Status::InvalidArgument("\"" + what + "\" is not valid UTF-8");
+  if (obj.at(it).type != net::JsonType::kString) {
+    return Status::InvalidArgument(Quoted(what) + " must be a string");
+  }
+  std::string s = obj.doc.String(it);
+  if (s.empty() || s.size() > core::kMaxIdLength) {
+    return Status::InvalidArgument(Quoted(what) + " must be 1 to 255 bytes");
+  }
+  // The reader already rejects invalid UTF-8 and lone surrogates; check
+  // again so the rule does not depend on the parser.
+  if (!core::IsValidUtf8(s)) {
+    return Status::InvalidArgument(Quoted(what) + " is not valid UTF-8");
+  }
   return s;
 }
 
 // 400: an optional base64 field; nullopt when absent. The decoded size must
 // be in [min_size, max_size].
-StatusOr<std::optional<core::Bytes>> ParseBase64(const json& obj, const char* field,
-                                                 const std::string& what, size_t min_size,
+StatusOr<std::optional<core::Bytes>> ParseBase64(const Obj& obj, std::string_view field,
+                                                 std::string_view what, size_t min_size,
                                                  size_t max_size) {
-  auto it = obj.find(field);
-  if (it == obj.end()) return std::optional<core::Bytes>();
-  if (!it->is_string()) return Status::InvalidArgument("\"" + what + "\" must be a base64 string");
-  auto bytes = core::Base64Decode(it->get_ref<const std::string&>());
+  size_t it = obj.Find(field);
+  if (it == net::JsonDocument::kNone) return std::optional<core::Bytes>();
+  const net::JsonToken& t = obj.at(it);
+  if (t.type != net::JsonType::kString) {
+    return Status::InvalidArgument(Quoted(what) + " must be a base64 string");
+  }
+  // The string's value (escapes decoded) is what must be base64.
+  auto bytes = t.flag ? core::Base64Decode(obj.doc.String(it)) : core::Base64Decode(t.text);
   if (!bytes.ok()) {
-    return Status::InvalidArgument("\"" + what + "\" is not standard padded base64");
+    return Status::InvalidArgument(Quoted(what) + " is not standard padded base64");
   }
   if (bytes->size() < min_size || bytes->size() > max_size) {
-    return Status::InvalidArgument("\"" + what + "\" has the wrong length");
+    return Status::InvalidArgument(Quoted(what) + " has the wrong length");
   }
   return std::optional<core::Bytes>(std::move(bytes).value());
 }
 
-Status ParseKind(const json& obj, EntryKind* kind) {
-  auto it = obj.find("kind");
-  if (it == obj.end()) return Status::InvalidArgument("missing field \"kind\"");
-  if (it->is_string() && *it == "set") {
+Status ParseKind(const Obj& obj, EntryKind* kind) {
+  size_t it = obj.Find("kind");
+  if (it == net::JsonDocument::kNone) return Status::InvalidArgument("missing field \"kind\"");
+  const bool is_string = obj.at(it).type == net::JsonType::kString;
+  if (is_string && obj.doc.StringEquals(it, "set")) {
     *kind = EntryKind::kKeySet;
-  } else if (it->is_string() && *it == "revoke") {
+  } else if (is_string && obj.doc.StringEquals(it, "revoke")) {
     *kind = EntryKind::kRevoke;
   } else {
     return Status::InvalidArgument("\"kind\" must be \"set\" or \"revoke\"");
@@ -68,20 +96,21 @@ Status ParseKind(const json& obj, EntryKind* kind) {
   return Status();
 }
 
-Status ParsePrev(const json& obj, BindingRequest* req) {
-  auto it = obj.find("prev");
-  if (it == obj.end() || it->is_null()) return Status();
-  if (!it->is_number_unsigned()) {
+Status ParsePrev(const Obj& obj, BindingRequest* req) {
+  size_t it = obj.Find("prev");
+  if (it == net::JsonDocument::kNone || obj.at(it).type == net::JsonType::kNull) return Status();
+  const net::JsonToken& t = obj.at(it);
+  if (t.type != net::JsonType::kNumber || !t.flag) {
     return Status::InvalidArgument("\"prev\" must be a non-negative integer");
   }
-  req->entry.prev = it->get<uint64_t>();
+  req->entry.prev = t.value;
   req->prev_given = true;
   return Status();
 }
 
 // Kind set: a 32-byte key and a 64-byte PoP are required. Revoke: both may
 // be omitted, or be 32 zero bytes and an empty string (DESIGN.md).
-Status ParseKeyFields(const json& obj, core::Entry* e) {
+Status ParseKeyFields(const Obj& obj, core::Entry* e) {
   const bool set = e->kind == EntryKind::kKeySet;
   KT_ASSIGN_OR_RETURN(auto key, ParseBase64(obj, "identity_key", "identity_key", 32, 32));
   KT_ASSIGN_OR_RETURN(auto pop, ParseBase64(obj, "possession_sig", "possession_sig",
@@ -99,21 +128,28 @@ Status ParseKeyFields(const json& obj, core::Entry* e) {
   return Status();
 }
 
-Status ParseEndorsements(const json& obj, core::Entry* e) {
-  auto it = obj.find("endorsements");
-  if (it == obj.end() || it->is_null()) return Status();
-  if (!it->is_array()) return Status::InvalidArgument("\"endorsements\" must be an array");
+Status ParseEndorsements(const Obj& obj, core::Entry* e) {
+  size_t it = obj.Find("endorsements");
+  if (it == net::JsonDocument::kNone || obj.at(it).type == net::JsonType::kNull) return Status();
+  if (obj.at(it).type != net::JsonType::kArray) {
+    return Status::InvalidArgument("\"endorsements\" must be an array");
+  }
   // Bound the work before the entry-size check: an endorsement takes at
   // least 66 bytes of the entry's 65535.
-  if (it->size() > core::kMaxEntrySize / 66) {
+  if (obj.at(it).value > core::kMaxEntrySize / 66) {
     return Status::InvalidArgument("too many endorsements: the entry would exceed 65535 bytes");
   }
   std::set<std::string> seen;
-  for (const json& item : *it) {
-    if (!item.is_object()) return Status::InvalidArgument("an endorsement must be an object");
+  for (size_t item = obj.doc.FirstElement(it); item != net::JsonDocument::kNone;
+       item = obj.doc.NextElement(it, item)) {
+    if (obj.at(item).type != net::JsonType::kObject) {
+      return Status::InvalidArgument("an endorsement must be an object");
+    }
+    const Obj en_obj{obj.doc, item};
     core::Endorsement en;
-    KT_ASSIGN_OR_RETURN(en.device, ParseId(item, "device", "endorsements[].device"));
-    KT_ASSIGN_OR_RETURN(auto sig, ParseBase64(item, "signature", "endorsements[].signature", 64, 64));
+    KT_ASSIGN_OR_RETURN(en.device, ParseId(en_obj, "device", "endorsements[].device"));
+    KT_ASSIGN_OR_RETURN(auto sig,
+                        ParseBase64(en_obj, "signature", "endorsements[].signature", 64, 64));
     if (!sig) return Status::InvalidArgument("missing field \"endorsements[].signature\"");
     std::copy(sig->begin(), sig->end(), en.signature.begin());
     if (!seen.insert(en.device).second) {
@@ -130,11 +166,14 @@ StatusOr<BindingRequest> ParseBindingRequest(std::string_view body) {
   if (body.size() > kMaxBindingRequestSize) {
     return Status::InvalidArgument("request body too large");
   }
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
+  auto doc = net::JsonDocument::Parse(body);
+  if (!doc.ok()) {
     return Status::InvalidArgument("malformed JSON (or invalid UTF-8 / lone surrogate)");
   }
-  if (!j.is_object()) return Status::InvalidArgument("request must be a JSON object");
+  if (doc->at(0).type != net::JsonType::kObject) {
+    return Status::InvalidArgument("request must be a JSON object");
+  }
+  const Obj j{*doc, 0};
   BindingRequest req;
   core::Entry& e = req.entry;
   KT_RETURN_IF_ERROR(ParseKind(j, &e.kind));
