@@ -16,6 +16,7 @@
 #include "core/tlog_proof.h"
 #include "core/utf8.h"
 #include "net/http_status.h"
+#include "net/json_writer.h"
 
 namespace kt::log {
 
@@ -92,9 +93,41 @@ ApiResponse ErrorResponse(const Status& status) {
   return r;
 }
 
+StoredHashCache::StoredHashCache(core::HashReader& storage)
+    : storage_(storage), slots_(kSlots) {}
+
+Status StoredHashCache::ReadHashes(std::span<const uint64_t> indexes, std::vector<Hash>* out) {
+  out->resize(indexes.size());
+  std::vector<uint64_t> missing;  // in the callers' order
+  std::vector<size_t> where;      // their positions in `out`
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (size_t i = 0; i < indexes.size(); i++) {
+      const Slot& slot = slots_[indexes[i] % kSlots];
+      if (slot.index_plus_one == indexes[i] + 1) {
+        (*out)[i] = slot.hash;
+      } else {
+        missing.push_back(indexes[i]);
+        where.push_back(i);
+      }
+    }
+  }
+  if (missing.empty()) return Status();
+  std::vector<Hash> read;
+  KT_RETURN_IF_ERROR(storage_.ReadHashes(missing, &read));
+  if (read.size() != missing.size()) return Status::Internal("hash reader returned a wrong count");
+  std::lock_guard<std::mutex> lk(mu_);
+  for (size_t k = 0; k < missing.size(); k++) {
+    (*out)[where[k]] = read[k];
+    slots_[missing[k] % kSlots] = Slot{missing[k] + 1, read[k]};
+  }
+  return Status();
+}
+
 LogApi::LogApi(LogStorage& storage, Sequencer& sequencer, WitnessCollector& collector,
                const OperatorToken* operator_token, LogApiOptions options)
     : storage_(storage),
+      hashes_(storage),
       sequencer_(sequencer),
       collector_(collector),
       operator_token_(operator_token),
@@ -165,23 +198,50 @@ ApiResponse LogApi::PostBinding(std::string_view body,
   return AnswerSequenced(*result);
 }
 
+namespace {
+
+// BindingAnswer renders POST /v1/bindings' answer {"entry", "index", and
+// `field`} by hand, byte-identical to nlohmann's dump (keys sorted) without
+// building a DOM on the write path.
+ApiResponse BindingAnswer(int status, const SequencedEntry& sequenced, std::string_view field,
+                          std::string_view value) {
+  ApiResponse r;
+  r.status = status;
+  r.content_type = kJsonContentType;
+  std::string& b = r.body;
+  b.reserve(64 + 2 * ((sequenced.entry.size() + 2) / 3 * 4) + value.size() * 11 / 10);
+  b += "{\"entry\":\"";
+  b += core::Base64Encode(sequenced.entry);
+  b += "\",\"index\":";
+  b += std::to_string(sequenced.index);
+  b += ",\"";
+  b += field;
+  b += "\":";
+  net::AppendJsonString(&b, value);
+  b += '}';
+  return r;
+}
+
+}  // namespace
+
 ApiResponse LogApi::AnswerSequenced(const SequencedEntry& sequenced) {
-  json j = {{"index", sequenced.index}, {"entry", core::Base64Encode(sequenced.entry)}};
   auto deadline = std::chrono::steady_clock::now() + options_.witness_timeout;
   if (collector_.WaitWitnessed(sequenced.index + 1, deadline)) {
-    // The first witnessed checkpoint that contains the entry.
-    auto witnessed = storage_.ReadWitnessed(sequenced.index + 1);
-    if (witnessed.ok()) {
-      auto proof = ProofText(sequenced.index, sequenced.entry, witnessed->size,
-                             witnessed->checkpoint);
-      if (proof.ok()) {
-        j["proof"] = *proof;
-        return JsonResponse(200, j);
-      }
-    }
+    auto proof = WitnessedProof(sequenced);
+    if (proof.ok()) return BindingAnswer(200, sequenced, "proof", *proof);
   }
-  j["status"] = "pending";
-  return JsonResponse(202, j);
+  return BindingAnswer(202, sequenced, "status", "pending");
+}
+
+StatusOr<std::string> LogApi::WitnessedProof(const SequencedEntry& sequenced) {
+  if (options_.checkpoints_witnessed && !sequenced.checkpoint.empty()) {
+    // The batch's own commit stored its checkpoint as witnessed, so it is
+    // the first witnessed checkpoint that contains the entry.
+    return ProofText(sequenced.index, sequenced.entry, sequenced.checkpoint_size,
+                     sequenced.checkpoint);
+  }
+  KT_ASSIGN_OR_RETURN(WitnessedCheckpoint witnessed, storage_.ReadWitnessed(sequenced.index + 1));
+  return ProofText(sequenced.index, sequenced.entry, witnessed.size, witnessed.checkpoint);
 }
 
 StatusOr<std::string> LogApi::ProofText(uint64_t index, const Bytes& entry, uint64_t size,
@@ -189,7 +249,7 @@ StatusOr<std::string> LogApi::ProofText(uint64_t index, const Bytes& entry, uint
   core::TlogProof proof;
   proof.extra = entry;
   proof.index = index;
-  KT_ASSIGN_OR_RETURN(proof.inclusion, core::ProveRecord(size, index, storage_));
+  KT_ASSIGN_OR_RETURN(proof.inclusion, core::ProveRecord(size, index, hashes_));
   proof.checkpoint = checkpoint;
   return core::FormatTlogProof(proof);
 }
@@ -280,7 +340,7 @@ ApiResponse LogApi::GetInclusionProof(const std::optional<std::string>& index_pa
   if (*index >= size) {
     return ErrorResponse(Status::InvalidArgument("index must be less than size"));
   }
-  auto proof = core::ProveRecord(size, *index, storage_);
+  auto proof = core::ProveRecord(size, *index, hashes_);
   if (!proof.ok()) return ErrorResponse(proof.status());
   return JsonResponse(200, {{"index", *index}, {"size", size}, {"proof", HashList(*proof)}});
 }
@@ -297,7 +357,7 @@ ApiResponse LogApi::GetConsistencyProof(const std::optional<std::string>& old_pa
   if (*old_size > size) {
     return ErrorResponse(Status::InvalidArgument("old must not exceed size"));
   }
-  auto proof = core::ProveTree(size, *old_size, storage_);
+  auto proof = core::ProveTree(size, *old_size, hashes_);
   if (!proof.ok()) return ErrorResponse(proof.status());
   return JsonResponse(200, {{"old", *old_size}, {"size", size}, {"proof", HashList(*proof)}});
 }

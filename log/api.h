@@ -12,7 +12,9 @@
 #include <chrono>
 #include <functional>
 #include <cstdint>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,6 +52,11 @@ struct LogApiOptions {
   // witness_timeout: how long POST /v1/bindings waits for a witnessed
   // checkpoint containing the entry before answering 202 (pending).
   std::chrono::milliseconds witness_timeout{5000};
+  // checkpoints_witnessed: the sequencer stores every batch's checkpoint as
+  // witnessed in the batch's commit (SequencerOptions::checkpoints_witnessed),
+  // so a new entry's first witnessed checkpoint is its batch's checkpoint and
+  // POST /v1/bindings proves against it without reading storage for it.
+  bool checkpoints_witnessed = false;
 };
 
 // LoggedDevice is one current (unrevoked) device of a user as of the latest
@@ -66,6 +73,26 @@ struct LoggedDevice {
 struct WitnessedLookup {
   std::string checkpoint;             // the latest witnessed checkpoint
   std::vector<LoggedDevice> devices;  // current devices, ordered by device id
+};
+
+// StoredHashCache is a core::HashReader over a log's stored hashes that keeps
+// recently read ones in a direct-mapped table of kSlots entries. A stored
+// hash never changes once written (the tree only grows), so a cached one is
+// always current. Thread-safe; `storage` must outlive it.
+class StoredHashCache final : public core::HashReader {
+ public:
+  static constexpr size_t kSlots = size_t{1} << 13;
+  explicit StoredHashCache(core::HashReader& storage);
+  Status ReadHashes(std::span<const uint64_t> indexes, std::vector<Hash>* out) override;
+
+ private:
+  struct Slot {
+    uint64_t index_plus_one = 0;  // 0: empty
+    Hash hash{};
+  };
+  core::HashReader& storage_;
+  std::mutex mu_;
+  std::vector<Slot> slots_;  // guarded by mu_
 };
 
 // LogApi is thread-safe; every handler may run concurrently. The storage,
@@ -111,8 +138,12 @@ class LogApi {
   StatusOr<std::string> ProofText(uint64_t index, const Bytes& entry, uint64_t size,
                                   const std::string& checkpoint);
   ApiResponse AnswerSequenced(const SequencedEntry& sequenced);
+  // WitnessedProof is the tlog-proof of a new entry against the first
+  // witnessed checkpoint that contains it (which must exist).
+  StatusOr<std::string> WitnessedProof(const SequencedEntry& sequenced);
 
   LogStorage& storage_;
+  StoredHashCache hashes_;  // proofs read the tree's hashes through it
   Sequencer& sequencer_;
   WitnessCollector& collector_;
   const OperatorToken* operator_token_;

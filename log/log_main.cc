@@ -132,6 +132,7 @@ int Serve(const ServeConfig& c) {
 
   LogApiOptions api_options;
   api_options.witness_timeout = c.witness_timeout;
+  api_options.checkpoints_witnessed = seq_options.checkpoints_witnessed;
   LogApi api(**storage, **sequencer, *wc, *token ? &**token : nullptr, api_options);
   // The prekey directory and mailbox (docs/x3dh.md "Server API"), each in
   // its own LMDB environment under the data directory.

@@ -200,6 +200,56 @@ TEST_F(LogApiTest, BindingLifecycle) {
   EXPECT_EQ(log_api_->GetHistory(std::string("bob")).status, 404);
 }
 
+// As ktlog runs without witnesses: every batch's commit stores its checkpoint
+// as witnessed, and POST /v1/bindings proves against the batch's checkpoint
+// without reading it from storage. The proof must be against the same
+// checkpoint storage holds as the entry's first witnessed one, and the
+// hand-built body must be exactly nlohmann's rendering of the answer.
+class LogApiBatchWitnessedTest : public LogApiTest {
+ protected:
+  void SetUp() override {
+    LogApiOptions api_options;
+    api_options.checkpoints_witnessed = true;
+    ASSERT_NO_FATAL_FAILURE(StartLog(api_options));
+  }
+};
+
+TEST_F(LogApiBatchWitnessedTest, AnswerProvesAgainstFirstWitnessedCheckpoint) {
+  TestDevice phone{"phone"}, laptop{"laptop"};
+  for (int i = 0; i < 3; i++) {
+    ApiResponse r = PostAsOperator(SetRequest("user" + std::to_string(i) + "@example.org", phone));
+    Verified(r);
+    json j = json::parse(r.body);
+    EXPECT_EQ(r.body, (json{{"entry", j["entry"]}, {"index", j["index"]}, {"proof", j["proof"]}})
+                          .dump());
+    auto first = storage_.ReadWitnessed(j["index"].get<uint64_t>() + 1);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    auto proof = core::ParseTlogProof(j["proof"].get<std::string>());
+    ASSERT_TRUE(proof.ok());
+    EXPECT_EQ(proof->checkpoint, first->checkpoint);
+  }
+  ApiResponse endorsed = Post(SetRequest("user0@example.org", laptop, 1, {&phone}));
+  EXPECT_EQ(Verified(endorsed).endorsements.size(), 1u);
+}
+
+TEST_F(LogApiTest, PendingAnswerIsNlohmannRendering) {
+  // A collector that is never told of an integration: the entry is never
+  // witnessed within the timeout, so the answer is 202 pending.
+  auto idle = WitnessCollector::Create(storage_, std::nullopt);
+  ASSERT_TRUE(idle.ok());
+  LogApiOptions options;
+  options.witness_timeout = std::chrono::milliseconds(10);
+  LogApi api(storage_, *sequencer_, **idle, token_.get(), options);
+  TestDevice phone{"phone"};
+  ApiResponse r = api.PostBinding(SetRequest("pending@example.org", phone).dump(),
+                                  std::string("Bearer ") + kToken, [] { return true; });
+  ASSERT_EQ(r.status, 202) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["status"], "pending");
+  EXPECT_EQ(r.body, (json{{"entry", j["entry"]}, {"index", j["index"]}, {"status", "pending"}})
+                        .dump());
+}
+
 TEST_F(LogApiTest, ErrorsFollowDesignOrder) {
   const std::string user = "carol";
   TestDevice d{"d"};
@@ -328,6 +378,49 @@ TEST_F(LogApiTest, ProofParametersOutOfRangeAre400) {
   EXPECT_EQ(status(log_api_->GetLookup(std::string(""))), 400);
   EXPECT_EQ(status(log_api_->GetLookup(std::string(256, 'u'))), 400);
   EXPECT_EQ(status(log_api_->GetHistory(std::string("\xff"))), 400);
+}
+
+// CountingReader forwards to the real storage and counts the hashes read.
+class CountingReader : public core::HashReader {
+ public:
+  explicit CountingReader(core::HashReader& inner) : inner_(inner) {}
+  Status ReadHashes(std::span<const uint64_t> indexes, std::vector<Hash>* out) override {
+    read += indexes.size();
+    return inner_.ReadHashes(indexes, out);
+  }
+  size_t read = 0;
+
+ private:
+  core::HashReader& inner_;
+};
+
+TEST_F(LogApiTest, StoredHashCacheAgreesWithStorage) {
+  AddEntries(300);
+  auto head = storage_.ReadTreeState();
+  ASSERT_TRUE(head.ok());
+  CountingReader counting(storage_);
+  StoredHashCache cache(counting);
+  for (uint64_t index = 0; index < head->size; index += 7) {
+    std::vector<uint64_t> plan = core::RecordProofIndexes(head->size, index);
+    std::vector<Hash> want, got;
+    ASSERT_TRUE(storage_.ReadHashes(plan, &want).ok());
+    ASSERT_TRUE(cache.ReadHashes(plan, &got).ok());
+    EXPECT_EQ(got, want) << "index " << index;
+    size_t before = counting.read;
+    ASSERT_TRUE(cache.ReadHashes(plan, &got).ok());
+    EXPECT_EQ(counting.read, before) << "a repeated read must come from the cache";
+    EXPECT_EQ(got, want);
+  }
+  // Indexes that share a slot evict each other but never mix up.
+  uint64_t a = 3, b = 3 + StoredHashCache::kSlots;
+  std::vector<Hash> one, two;
+  ASSERT_TRUE(cache.ReadHashes(std::vector<uint64_t>{a}, &one).ok());
+  Status missing = cache.ReadHashes(std::vector<uint64_t>{b}, &two);
+  EXPECT_FALSE(missing.ok()) << "index beyond the stored tree";
+  std::vector<Hash> again, direct;
+  ASSERT_TRUE(cache.ReadHashes(std::vector<uint64_t>{a}, &again).ok());
+  ASSERT_TRUE(storage_.ReadHashes(std::vector<uint64_t>{a}, &direct).ok());
+  EXPECT_EQ(again, direct);
 }
 
 TEST(GzipCompressTest, RoundTrips) {

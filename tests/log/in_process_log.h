@@ -28,6 +28,8 @@ class InProcessLogTest : public ::testing::Test {
  protected:
   // StartLog creates the log key, the policy naming it (quorum none), the
   // sequencer and collector, and log_api_; a failure fails the test.
+  // api_options.checkpoints_witnessed also sets the sequencer's (as ktlog
+  // does without witnesses to wait for).
   void StartLog(log::LogApiOptions api_options = {}) {
     auto key = core::GenerateSignerKey(kOrigin, core::kSigTypeEd25519);
     ASSERT_TRUE(key.ok());
@@ -40,6 +42,7 @@ class InProcessLogTest : public ::testing::Test {
     token_ = std::make_unique<log::OperatorToken>(*token);
     log::SequencerOptions options;
     options.batch_interval = std::chrono::milliseconds(5);
+    options.checkpoints_witnessed = api_options.checkpoints_witnessed;
     auto seq = log::Sequencer::Create(storage_, log::MakeCheckpointSigner(*log_key_), options);
     ASSERT_TRUE(seq.ok()) << seq.status().ToString();
     sequencer_ = std::move(seq).value();
