@@ -5,8 +5,11 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -30,11 +33,46 @@ bool AcceptsGzip(const httplib::Request& req) {
   return req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
 }
 
-void Write(const ApiResponse& r, httplib::Response& res) {
+// Write moves the answer into cpp-httplib's response (set_content would copy
+// the body); the headers are those set_content sets.
+void Write(ApiResponse& r, httplib::Response& res) {
   res.status = r.status;
   for (const auto& [name, value] : r.headers) res.set_header(name, value);
-  res.set_content(r.body, r.content_type);
+  res.body = std::move(r.body);
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", r.content_type);
 }
+
+// RouteMetrics holds one route's series, looked up once: the latency
+// histogram, and the request counter of each status, made on first use.
+class RouteMetrics {
+ public:
+  RouteMetrics(net::Registry& registry, const char* route)
+      : registry_(registry),
+        route_(route),
+        latency_(&registry.GetHistogram("kt_http_request_seconds", "HTTP request latency by route.",
+                                        {{"route", route}})) {
+    for (auto& c : by_status_) c.store(nullptr, std::memory_order_relaxed);
+  }
+  void Count(int status, std::chrono::steady_clock::duration took) {
+    net::Counter* c = nullptr;
+    if (status >= 0 && status < kStatuses) c = by_status_[status].load(std::memory_order_acquire);
+    if (c == nullptr) {
+      c = &registry_.GetCounter("kt_http_requests_total", "HTTP requests by route and status.",
+                                {{"route", route_}, {"code", std::to_string(status)}});
+      if (status >= 0 && status < kStatuses) by_status_[status].store(c, std::memory_order_release);
+    }
+    c->Inc();
+    latency_->Observe(std::chrono::duration<double>(took).count());
+  }
+
+ private:
+  static constexpr int kStatuses = 600;
+  net::Registry& registry_;
+  const char* route_;
+  net::Histogram* latency_;
+  std::array<std::atomic<net::Counter*>, kStatuses> by_status_;
+};
 
 }  // namespace
 
@@ -72,8 +110,10 @@ void LogHttpServer::Register() {
   // Wrap: rate limit (unless the route does it itself), exceptions -> 500,
   // metrics by route and status.
   auto wrap = [this](const char* route, bool limit, Handler fn) {
-    return [this, route, limit, fn = std::move(fn)](const httplib::Request& req,
-                                                   httplib::Response& res) {
+    // Shared: cpp-httplib copies handlers; the series are looked up once.
+    auto metrics = std::make_shared<RouteMetrics>(metrics_, route);
+    return [this, metrics, limit, fn = std::move(fn)](const httplib::Request& req,
+                                                     httplib::Response& res) {
       auto t0 = std::chrono::steady_clock::now();
       ApiResponse r;
       try {
@@ -86,14 +126,7 @@ void LogHttpServer::Register() {
         r = ErrorResponse(Status::Internal("internal error"));
       }
       Write(r, res);
-      metrics_
-          .GetCounter("kt_http_requests_total", "HTTP requests by route and status.",
-                      {{"route", route}, {"code", std::to_string(r.status)}})
-          .Inc();
-      metrics_
-          .GetHistogram("kt_http_request_seconds", "HTTP request latency by route.",
-                        {{"route", route}})
-          .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      metrics->Count(r.status, std::chrono::steady_clock::now() - t0);
     };
   };
   httplib::Server& s = *server_;
