@@ -86,12 +86,11 @@ class BundleWindow {
   void Prepare(uint64_t b, Bundle* out) const {
     out->entries.clear();
     const core::Tile tile = TileOf(b);
-    StatusOr<std::string> body = fetcher_.Get(core::TilePath(tile));
-    if (!body.ok()) {
-      out->status = body.status().Annotate(core::TilePath(tile));
+    Status got = fetcher_.GetInto(core::TilePath(tile), &out->body);
+    if (!got.ok()) {
+      out->status = got.Annotate(core::TilePath(tile));
       return;
     }
-    out->body = std::move(*body);
     std::array<core::ByteSpan, core::kTileWidth> views;
     std::span<core::ByteSpan> split_views = std::span(views).first(tile.width);
     Status split = core::SplitEntryBundle(core::AsBytes(out->body), split_views);

@@ -4,6 +4,13 @@
 
 namespace kt::client {
 
+core::Status Fetcher::GetInto(std::string_view path, std::string* body) {
+  core::StatusOr<std::string> got = Get(path);
+  if (!got.ok()) return got.status();
+  *body = std::move(*got);
+  return core::Status();
+}
+
 std::string UrlEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -23,6 +23,10 @@ class Fetcher {
   // Unavailable for network failures and timeouts, otherwise the Status the
   // server's error maps to (its reason in the message).
   virtual core::StatusOr<std::string> Get(std::string_view path) = 0;
+  // GetInto is Get into *body, whose memory an implementation may reuse (an
+  // auditor fetches thousands of bundles of about one size). On error *body
+  // is unspecified. The default calls Get.
+  virtual core::Status GetInto(std::string_view path, std::string* body);
 };
 
 // UrlEncode percent-encodes everything but RFC 3986 unreserved characters,

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace kt::core {
 
@@ -12,6 +13,15 @@ bool IsValidUtf8(ByteSpan s) {
   size_t i = 0;
   const size_t n = s.size();
   while (i < n) {
+    // ASCII runs 8 bytes at a time (user and device ids are mostly ASCII).
+    if (n - i >= 8) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080u) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const uint8_t b0 = s[i];
     if (b0 < 0x80) {
       i++;

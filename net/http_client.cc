@@ -182,11 +182,13 @@ StatusOr<HttpResponse> HttpClient::Send(const std::string& method, const std::st
   }
   HttpResponse out;
   bool too_big = false;
-  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+  req.content_receiver = [&](const char* data, size_t n, uint64_t offset, uint64_t total) {
     if (out.body.size() + n > options_.max_body_bytes) {
       too_big = true;
       return false;
     }
+    // One allocation for a body of known length (no regrowth copies).
+    if (offset == 0 && total <= options_.max_body_bytes) out.body.reserve(total);
     out.body.append(data, n);
     return true;
   };

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace kt::core {
 namespace {
@@ -59,6 +60,25 @@ TEST(Utf8Test, MatchesDefinitionExhaustively) {
     }
     if ((v & 0xFF) == 0) {
       ASSERT_EQ(IsValidUtf8(ByteSpan(buf, 2)), reference(buf, 2));
+    }
+  }
+}
+
+// Long ASCII runs take a word-at-a-time path: a bad or multi-byte sequence
+// at any offset (inside or after a word) must still be judged byte-exactly.
+TEST(Utf8Test, SequencesAtEveryOffsetOfAsciiRuns) {
+  for (size_t len = 1; len <= 40; len++) {
+    for (size_t at = 0; at < len; at++) {
+      std::vector<uint8_t> s(len, 'a');
+      EXPECT_TRUE(IsValidUtf8(ByteSpan(s))) << len;
+      s[at] = 0xFF;
+      EXPECT_FALSE(IsValidUtf8(ByteSpan(s))) << len << " " << at;
+      s[at] = 0xC3;  // a 2-byte sequence cut short or completed
+      EXPECT_FALSE(IsValidUtf8(ByteSpan(s))) << len << " " << at;
+      if (at + 1 < len) {
+        s[at + 1] = 0xA9;
+        EXPECT_TRUE(IsValidUtf8(ByteSpan(s))) << len << " " << at;
+      }
     }
   }
 }
