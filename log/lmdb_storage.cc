@@ -104,7 +104,11 @@ Status LmdbStorage::ReplayUsers() {
     flushing_.clear();
     flush_keys_.clear();
     flush_pos_ = 0;
-    for (auto& [user, state] : updated) overlay_.emplace(user, EncodeUserState(state));
+    for (auto& [user, state] : updated) {
+      const UserState& st = state;
+      overlay_.Put(user, EncodedUserStateSize(st),
+                   [&](uint8_t* out) { EncodeUserStateTo(st, out); });
+    }
     overlay_entries_ = head.size - through;
     return Status();
   });
@@ -248,7 +252,7 @@ StatusOr<UserState> LmdbStorage::ReadUser(std::string_view user) {
     // (a flush only moves states from the overlay to the database after
     // they are committed).
     std::shared_lock lock(overlay_mu_);
-    if (const Bytes* found = FindOverlay(user)) return DecodeUserState(*found);
+    if (const UserOverlay::Record* found = FindOverlay(user)) return DecodeUserState(found->state());
   }
   Status s = env_->View([&](const store::Txn& txn) -> Status {
     auto v = txn.Get(dbs_.users, core::AsBytes(user));
@@ -271,8 +275,8 @@ Status LmdbStorage::ReadUsers(std::span<const std::string_view> users,
     std::shared_lock lock(overlay_mu_);
     for (size_t i = 0; i < users.size(); ++i) {
       if (users[i].empty()) continue;
-      if (const Bytes* state = FindOverlay(users[i])) {
-        KT_ASSIGN_OR_RETURN((*out)[i], DecodeUserState(*state));
+      if (const UserOverlay::Record* state = FindOverlay(users[i])) {
+        KT_ASSIGN_OR_RETURN((*out)[i], DecodeUserState(state->state()));
       } else {
         missing.push_back(i);
       }
@@ -341,12 +345,9 @@ Status LmdbStorage::PutHashes(store::Txn& txn, uint64_t first_stored,
   return Status();
 }
 
-const Bytes* LmdbStorage::FindOverlay(std::string_view user) const {
-  auto it = overlay_.find(user);
-  if (it != overlay_.end()) return &it->second;
-  if (flushing_.empty()) return nullptr;
-  auto f = flushing_.find(user);
-  return f != flushing_.end() ? &f->second : nullptr;
+const UserOverlay::Record* LmdbStorage::FindOverlay(std::string_view user) const {
+  if (const UserOverlay::Record* r = overlay_.Find(user)) return r;
+  return flushing_.Find(user);
 }
 
 size_t LmdbStorage::FlushSlice(size_t entries) const {
@@ -367,8 +368,8 @@ StatusOr<UserState*> LmdbStorage::UserBase(const store::Txn& txn, UserMap& updat
   if (it != updated.end()) return &it->second;
   UserState base;
   // Writers hold write_mu_: no concurrent change of the overlay.
-  if (const Bytes* state = FindOverlay(user)) {
-    KT_ASSIGN_OR_RETURN(base, DecodeUserState(*state));
+  if (const UserOverlay::Record* state = FindOverlay(user)) {
+    KT_ASSIGN_OR_RETURN(base, DecodeUserState(state->state()));
   } else {
     if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
     auto v = txn.Get(dbs_.users, core::AsBytes(user));
@@ -384,9 +385,9 @@ StatusOr<UserState*> LmdbStorage::UserBase(const store::Txn& txn, UserMap& updat
 Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
   std::lock_guard write_lock(write_mu_);
   UserMap derived;  // when the batch carries no user states
-  // changed: the final state of each user of this batch, encoded; applied
-  // to overlay_ only once the transaction has committed.
-  std::vector<std::pair<std::string_view, Bytes>> changed;
+  // changed: the final state of each user of this batch; encoded into
+  // overlay_ only once the transaction has committed.
+  std::vector<std::pair<std::string_view, const UserState*>> changed;
   bool freeze = false;          // freeze the overlay after this batch
   size_t flush_end = flush_pos_;  // this batch writes flush_keys_[flush_pos_, flush_end)
   uint64_t size = 0;
@@ -403,7 +404,7 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
       changed.reserve(batch.users.size());
       for (const auto& [user, state] : batch.users) {
         if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
-        changed.emplace_back(user, EncodeUserState(*state));
+        changed.emplace_back(user, state.get());
       }
     } else {
       derived.clear();
@@ -411,7 +412,7 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
         KT_ASSIGN_OR_RETURN(UserState * user, UserBase(txn, derived, batch.decoded[i].user));
         user->Apply(batch.first_index + i, batch.decoded[i]);
       }
-      for (auto& [user, state] : derived) changed.emplace_back(user, EncodeUserState(state));
+      for (auto& [user, state] : derived) changed.emplace_back(user, &state);
     }
     size = head.size + batch.entries.size();
     freeze = !batch.entries.empty() &&
@@ -421,8 +422,8 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
     size_t left = flush_keys_.size() - flush_pos_;
     flush_end = flush_pos_ + (freeze ? left : std::min(left, FlushSlice(batch.entries.size())));
     for (size_t k = flush_pos_; k < flush_end; ++k) {
-      KT_RETURN_IF_ERROR(
-          txn.Put(dbs_.users, core::AsBytes(flush_keys_[k].it->first), flush_keys_[k].it->second));
+      const UserOverlay::Record* r = flush_keys_[k].record;
+      KT_RETURN_IF_ERROR(txn.Put(dbs_.users, core::AsBytes(r->id()), r->state()));
     }
     if (left > 0 && flush_end == flush_keys_.size()) {
       KT_RETURN_IF_ERROR(txn.Put(dbs_.meta, core::AsBytes(kUsersThroughKey),
@@ -437,17 +438,14 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
   });
   if (!s.ok()) return s;
   std::unique_lock lock(overlay_mu_);
-  for (auto& [user, state] : changed) {
-    auto it = overlay_.find(user);
-    if (it != overlay_.end()) {
-      it->second = std::move(state);
-    } else {
-      overlay_.emplace(std::string(user), std::move(state));
-    }
+  for (const auto& [user, state] : changed) {
+    const UserState& st = *state;
+    overlay_.Put(user, EncodedUserStateSize(st),
+                 [&](uint8_t* out) { EncodeUserStateTo(st, out); });
   }
   overlay_entries_ += batch.entries.size();
   // The database now holds the states of this slice: readers find them there.
-  for (size_t k = flush_pos_; k < flush_end; ++k) flushing_.erase(flush_keys_[k].it);
+  for (size_t k = flush_pos_; k < flush_end; ++k) flushing_.Erase(flush_keys_[k].record);
   if (flush_end == flush_keys_.size()) {
     KT_CHECK(flushing_.empty());
     flush_keys_.clear();
@@ -464,14 +462,15 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
   if (freeze) {
     // flushing_ no longer changes: list it in key order for the slices.
     flush_keys_.reserve(flushing_.size());
-    for (auto it = flushing_.begin(); it != flushing_.end(); ++it) {
-      FlushKey k{{0, 0}, it};
+    flushing_.ForEach([&](const UserOverlay::Record* r) {
+      FlushKey k{{0, 0}, r};
       uint8_t pad[16] = {};
-      std::memcpy(pad, it->first.data(), std::min<size_t>(16, it->first.size()));
+      std::string_view id = r->id();
+      std::memcpy(pad, id.data(), std::min<size_t>(16, id.size()));
       k.prefix[0] = core::GetU64BE(pad);
       k.prefix[1] = core::GetU64BE(pad + 8);
       flush_keys_.push_back(k);
-    }
+    });
     std::sort(flush_keys_.begin(), flush_keys_.end());
   }
   return Status();

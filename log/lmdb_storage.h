@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "log/storage.h"
+#include "log/user_overlay.h"
 #include "store/lmdb.h"
 
 namespace kt::log {
@@ -88,10 +89,6 @@ class LmdbStorage : public LogStorage {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   using UserMap = std::unordered_map<std::string, UserState, StringHash, std::equal_to<>>;
-  // OverlayMap values are EncodeUserState bytes: one allocation per user
-  // (about a third of the decoded form's memory), written to the "users"
-  // database as they are.
-  using OverlayMap = std::unordered_map<std::string, Bytes, StringHash, std::equal_to<>>;
   LmdbStorage(std::unique_ptr<store::Env> env, Dbs dbs, uint64_t user_flush_entries)
       : env_(std::move(env)), dbs_(dbs), user_flush_entries_(user_flush_entries) {}
 
@@ -101,7 +98,7 @@ class LmdbStorage : public LogStorage {
   Status PutHashes(store::Txn& txn, uint64_t first_stored, std::span<const Hash> hashes) const;
   // FindOverlay returns the user's newest in-memory state (overlay_, then
   // flushing_) or nullptr. Caller holds overlay_mu_ or write_mu_.
-  const Bytes* FindOverlay(std::string_view user) const;
+  const UserOverlay::Record* FindOverlay(std::string_view user) const;
   // FlushSlice is how many frozen states an Integrate of `entries` entries
   // writes: enough to finish the flush within half a flush interval.
   size_t FlushSlice(size_t entries) const;
@@ -119,22 +116,24 @@ class LmdbStorage : public LogStorage {
   // Integrate under write_mu_ plus an exclusive overlay_mu_, read under a
   // shared overlay_mu_.
   mutable std::shared_mutex overlay_mu_;
-  OverlayMap overlay_;  // encoded states
+  // Encoded states (EncodeUserState bytes: about a third of the decoded
+  // form's memory, written to the "users" database as they are).
+  UserOverlay overlay_;
   uint64_t overlay_entries_ = 0;  // entries reflected only in overlay_
   // The flush in progress (empty when none): the overlay frozen when the
   // tree had flush_through_ entries; states newer than the database for
   // those entries, older than overlay_'s. Same locking as overlay_.
-  OverlayMap flushing_;
+  UserOverlay flushing_;
   // FlushKey is one frozen state; `prefix` holds the key's first 16 bytes
   // big-endian (zero-padded) so that most comparisons of the sort are two
   // integer compares.
   struct FlushKey {
     uint64_t prefix[2];
-    OverlayMap::iterator it;
+    const UserOverlay::Record* record;
     bool operator<(const FlushKey& o) const {
       if (prefix[0] != o.prefix[0]) return prefix[0] < o.prefix[0];
       if (prefix[1] != o.prefix[1]) return prefix[1] < o.prefix[1];
-      return it->first < o.it->first;
+      return record->id() < o.record->id();
     }
   };
   // flush_keys_: flushing_'s states in key order; [flush_pos_, end) are not

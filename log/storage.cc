@@ -56,15 +56,24 @@ void UserState::Apply(uint64_t index, const core::Entry& entry) {
 // Both directions run once per sequenced entry (the sequencer decodes the
 // user's state, the storage encodes the new one), so they write and read
 // the buffer directly rather than through core::Writer / core::Reader.
-Bytes EncodeUserState(const UserState& state) {
+size_t EncodedUserStateSize(const UserState& state) {
   KT_CHECK(state.history.size() <= UINT32_MAX && state.devices.size() <= UINT16_MAX);
   size_t size = 4 + 8 * state.history.size() + 2;
   for (const DeviceState& d : state.devices) {
     KT_CHECK(d.device.size() <= UINT8_MAX);
     size += 1 + d.device.size() + 8 + 1 + 32;
   }
-  Bytes out(size);
-  uint8_t* p = out.data();
+  return size;
+}
+
+Bytes EncodeUserState(const UserState& state) {
+  Bytes out(EncodedUserStateSize(state));
+  EncodeUserStateTo(state, out.data());
+  return out;
+}
+
+void EncodeUserStateTo(const UserState& state, uint8_t* out) {
+  uint8_t* p = out;
   uint8_t n32[8];
   core::PutU64BE(n32, state.history.size());
   std::memcpy(p, n32 + 4, 4);
@@ -85,8 +94,6 @@ Bytes EncodeUserState(const UserState& state) {
     std::memcpy(p, d.identity_key.data(), 32);
     p += 32;
   }
-  KT_CHECK(p == out.data() + out.size());
-  return out;
 }
 
 StatusOr<UserState> DecodeUserState(ByteSpan data) {

@@ -93,6 +93,10 @@ struct UserState {
 // (docs/formats.md "users"). DecodeUserState returns Corruption for bytes
 // that EncodeUserState did not produce.
 Bytes EncodeUserState(const UserState& state);
+// EncodedUserStateSize is EncodeUserState(state).size();
+// EncodeUserStateTo writes those bytes to `out` (which has room for them).
+size_t EncodedUserStateSize(const UserState& state);
+void EncodeUserStateTo(const UserState& state, uint8_t* out);
 StatusOr<UserState> DecodeUserState(ByteSpan data);
 
 // IntegrationBatch is one sequencer batch: the records
