@@ -62,8 +62,10 @@ class BundleWindow {
     if (done != nullptr) free_.push_back(std::move(done));
     std::unique_ptr<Bundle>& slot = slots_[next_take_ % slots_.size()];
     if (slot == nullptr) {
+      // Wait for a run of bundles, not one: a consumer faster than the
+      // fetches would otherwise sleep and wake once per bundle.
       consumer_waiting_ = true;
-      ready_cv_.wait(lock, [&] { return slot != nullptr; });
+      ready_cv_.wait(lock, [&] { return RunReady(); });
       consumer_waiting_ = false;
     }
     std::unique_ptr<Bundle> bundle = std::move(slot);
@@ -79,6 +81,16 @@ class BundleWindow {
     uint64_t left = tree_size_ - bundle * core::kTileWidth;
     return core::Tile{core::kEntryBundleLevel, bundle,
                       static_cast<uint32_t>(std::min<uint64_t>(left, core::kTileWidth))};
+  }
+
+  // RunReady: the next kWakeRun bundles (or all that are left) are ready.
+  // Every bundle in the window gets fetched, so a run always completes.
+  bool RunReady() const {
+    const uint64_t last = std::min<uint64_t>({next_take_ + kWakeRun, end_, next_take_ + slots_.size()});
+    for (uint64_t b = next_take_; b < last; b++) {
+      if (slots_[b % slots_.size()] == nullptr) return false;
+    }
+    return true;
   }
 
   // Prepare fetches bundle `b` into *out, splits it, hashes its leaves and
@@ -140,7 +152,7 @@ class BundleWindow {
       Prepare(b, bundle.get());
       lock.lock();
       slots_[b % slots_.size()] = std::move(bundle);
-      if (consumer_waiting_ && b == next_take_) ready_cv_.notify_one();
+      if (consumer_waiting_ && RunReady()) ready_cv_.notify_one();
       if (first) {
         first = false;
         started_++;
@@ -153,6 +165,7 @@ class BundleWindow {
     }
   }
 
+  static constexpr uint64_t kWakeRun = 8;
   Fetcher& fetcher_;
   const uint64_t tree_size_;
   const uint64_t from_;
