@@ -372,12 +372,30 @@ int main(int argc, char** argv) {
   if (!keygen.ok() || !(*keygen)->Wait(std::chrono::seconds(30))) return 1;
   if (!kt::store::WriteSecretFile(dir + "/token", kToken).ok()) return 1;
   int port = kt::testing::PickFreePort();
-  auto log = kt::testing::ChildProcess::Start(
-      ktlog, {"serve", "--listen", "127.0.0.1:" + std::to_string(port), "--data", dir + "/data",
-              "--key", dir + "/log.key", "--origin", "load.test/log", "--operator-token-file",
-              dir + "/token", "--batch-interval", std::to_string(o.batch_interval_ms),
-              "--batch-max", std::to_string(o.batch_max), "--rate-limit", "0", "--http-threads",
-              std::to_string(std::max(o.submitters, o.connections) + 16)});
+  std::vector<std::string> serve = {
+      "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--data", dir + "/data",
+      "--key", dir + "/log.key", "--origin", "load.test/log", "--operator-token-file",
+      dir + "/token", "--batch-interval", std::to_string(o.batch_interval_ms),
+      "--batch-max", std::to_string(o.batch_max), "--rate-limit", "0", "--http-threads",
+      std::to_string(std::max(o.submitters, o.connections) + 16)};
+  // LOG_HTTP_LOAD_NODE_PREFIX (e.g. "perf record -g -o FILE") runs ktlog
+  // under a profiler; bench/log_http_profile.sh uses it. The CPU shares
+  // printed are then the profiler's process (ktlog's children included).
+  std::string program = ktlog;
+  if (const char* prefix = std::getenv("LOG_HTTP_LOAD_NODE_PREFIX"); prefix && *prefix) {
+    std::vector<std::string> argv;
+    for (std::string_view rest = prefix; !rest.empty();) {
+      size_t sp = rest.find(' ');
+      if (sp != 0) argv.emplace_back(rest.substr(0, sp));
+      if (sp == std::string_view::npos) break;
+      rest.remove_prefix(sp + 1);
+    }
+    argv.push_back(ktlog);
+    argv.insert(argv.end(), serve.begin(), serve.end());
+    program = "/usr/bin/env";
+    serve = std::move(argv);
+  }
+  auto log = kt::testing::ChildProcess::Start(program, serve);
   if (!log.ok() ||
       !kt::testing::WaitForHttpReady("127.0.0.1", port, "/healthz", std::chrono::seconds(20))) {
     std::fprintf(stderr, "ktlog did not start\n");
