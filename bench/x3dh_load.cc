@@ -20,9 +20,10 @@
 // bundle) per thread on every core: the client's share of the CPU.
 // Usage: x3dh_load [--initiators 8] [--recipients 16] [--seconds 4]
 //   [--mode cached|full] [--http-threads 32] [--cold on|off]
-// A client caches SPK signatures it verified and identity keys it converted
-// (x3dh/keys.h, core/crypto_dh.h): recipients are met again and again here,
-// so these hit; --cold on clears both caches before every handshake.
+// A client caches signatures it verified (SPK, proofs of possession) and
+// identity keys it converted (core/crypto_cache.h, core/crypto_dh.h):
+// recipients are met again and again here, so these hit; --cold on clears
+// both caches before every handshake.
 #include <csignal>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@
 #include "client/prekey_client.h"
 #include "client/state_store.h"
 #include "client/trust.h"
+#include "core/crypto_cache.h"
 #include "core/crypto_dh.h"
 #include "core/encoding.h"
 #include "core/entry.h"
@@ -208,7 +210,7 @@ RunResult Run(const Options& o, const std::string& base, std::vector<Initiator>&
         bool no_opk = false;
         Status s;
         if (o.cold) {
-          x3dh::ClearSignedPrekeyCache();
+          kt::core::ClearSignatureCache();
           kt::core::ClearEd25519ToX25519Cache();
         }
         if (o.mode == "cached") {
@@ -257,7 +259,7 @@ double ClientBound(std::vector<Initiator>& initiators, const client::BundleItem&
       auto end = Clock::now() + std::chrono::duration<double>(seconds);
       while (Clock::now() < end) {
         if (cold) {
-          x3dh::ClearSignedPrekeyCache();
+          kt::core::ClearSignatureCache();
           kt::core::ClearEd25519ToX25519Cache();
         }
         auto v = client::CheckBundleItem(item, in.lookups[0], *in.log, *in.contacts);
@@ -373,9 +375,9 @@ int main(int argc, char** argv) {
 
   const Cpu client_cpu0 = SelfCpu();
   const Cpu server_cpu0 = ProcCpu((*log)->pid());
-  const x3dh::SignedPrekeyCacheStats spk0 = x3dh::GetSignedPrekeyCacheStats();
+  const kt::core::SignatureCacheStats spk0 = kt::core::GetSignatureCacheStats();
   RunResult r = Run(o, base, initiators, recipients);
-  const x3dh::SignedPrekeyCacheStats spk1 = x3dh::GetSignedPrekeyCacheStats();
+  const kt::core::SignatureCacheStats spk1 = kt::core::GetSignatureCacheStats();
   const Cpu client_cpu1 = SelfCpu();
   const Cpu server_cpu1 = ProcCpu((*log)->pid());
   const double per = 1e6 / static_cast<double>(std::max<uint64_t>(1, r.ok));
@@ -384,7 +386,7 @@ int main(int argc, char** argv) {
   double rate = static_cast<double>(r.ok) / r.seconds;
   std::printf("x3dh_load mode=%s cold=%s initiators=%d recipients=%d seconds=%.1f\n",
               o.mode.c_str(), o.cold ? "on" : "off", o.initiators, o.recipients, r.seconds);
-  std::printf("  SPK signatures: %llu verified in full, %llu from the cache\n",
+  std::printf("  Ed25519 signatures (SPK; PoP in full mode): %llu verified in full, %llu from the cache\n",
               static_cast<unsigned long long>(spk1.misses - spk0.misses),
               static_cast<unsigned long long>(spk1.hits - spk0.hits));
   std::printf("  handshakes: %llu ok, %llu failed, %llu without OPK (3-DH)%s%s\n",

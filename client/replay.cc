@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "core/crypto_cache.h"
 #include "core/encoding.h"
 
 namespace kt::client {
@@ -130,7 +131,7 @@ Status UserReplay::ApplyView(uint64_t index, const core::EntryView& entry,
       SignatureCheck c{key, std::move(pop), {}, index, 0, "proof of possession"};
       std::copy(entry.possession_sig.begin(), entry.possession_sig.end(), c.signature.begin());
       deferred->push_back(std::move(c));
-    } else if (!core::Ed25519Verify(key, pop, entry.possession_sig)) {
+    } else if (!core::Ed25519VerifyCached(key, pop, entry.possession_sig)) {
       return fail("proof of possession does not verify");
     }
     effect->kind = is_current ? EventKind::kRotate : EventKind::kAddDevice;

@@ -4,10 +4,9 @@
 #include "x3dh/keys.h"
 
 #include <algorithm>
-#include <mutex>
 #include <string_view>
-#include <unordered_set>
 
+#include "core/crypto_cache.h"
 #include "core/encoding.h"
 #include "core/utf8.h"
 
@@ -68,76 +67,15 @@ core::Status VerifySignedPrekey(const core::Ed25519Verifier& identity, const Sig
   return core::Status();
 }
 
-namespace {
-
-// SpkCache is the set of SHA-256(identity_key || message || signature) of
-// SPK signatures that verified. Its keys are collision-resistant digests of
-// every input of the verification, so a hit is a triple verified before.
-class SpkCache {
- public:
-  static constexpr size_t kMaxEntries = 4096;
-
-  bool Contains(const core::Hash& h) {
-    std::lock_guard<std::mutex> lock(mu_);
-    const bool hit = set_.count(h) != 0;
-    (hit ? stats_.hits : stats_.misses)++;
-    return hit;
-  }
-  void Insert(const core::Hash& h) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (set_.size() >= kMaxEntries) set_.clear();
-    set_.insert(h);
-  }
-  void Clear() {
-    std::lock_guard<std::mutex> lock(mu_);
-    set_.clear();
-  }
-  SignedPrekeyCacheStats Stats() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stats_;
-  }
-
- private:
-  struct HashOf {
-    size_t operator()(const core::Hash& h) const {
-      size_t v;
-      std::copy_n(h.data(), sizeof(v), reinterpret_cast<uint8_t*>(&v));
-      return v;
-    }
-  };
-  std::mutex mu_;
-  std::unordered_set<core::Hash, HashOf> set_;
-  SignedPrekeyCacheStats stats_;
-};
-
-SpkCache& TheSpkCache() {
-  static SpkCache* cache = new SpkCache();  // never destroyed: used until exit
-  return *cache;
-}
-
-}  // namespace
-
 core::Status VerifySignedPrekeyCached(const core::Ed25519PublicKey& identity_key,
                                       const SignedPrekey& spk) {
-  const core::Bytes message = SpkSignatureMessage(spk.spk_id, spk.created, spk.public_key);
-  // Fixed sizes (32, 59, 64 bytes): the concatenation is unambiguous.
-  const core::Hash key = core::Sha256({identity_key, message, spk.signature});
-  if (TheSpkCache().Contains(key)) return core::Status();
-  auto verifier = core::Ed25519Verifier::Create(identity_key);
-  if (!verifier.ok()) {
-    return core::Status::VerificationFailed("x3dh: identity key is not an Ed25519 key: " +
-                                            verifier.status().message());
-  }
-  if (!verifier->Verify(message, spk.signature)) {
+  if (!core::Ed25519VerifyCached(identity_key,
+                                 SpkSignatureMessage(spk.spk_id, spk.created, spk.public_key),
+                                 spk.signature)) {
     return core::Status::VerificationFailed("x3dh: signed prekey signature does not verify");
   }
-  TheSpkCache().Insert(key);
   return core::Status();
 }
-
-SignedPrekeyCacheStats GetSignedPrekeyCacheStats() { return TheSpkCache().Stats(); }
-
-void ClearSignedPrekeyCache() { TheSpkCache().Clear(); }
 
 core::Bytes EncodePrekeyBundle(const PrekeyBundle& bundle) {
   KT_CHECK(!bundle.user.empty() && !bundle.device.empty());

@@ -81,26 +81,13 @@ core::Status VerifySignedPrekey(const core::Ed25519Verifier& identity, const Sig
 
 // VerifySignedPrekeyCached returns exactly what VerifySignedPrekey returns
 // for `identity_key` (VerificationFailed also for a key that is not a valid
-// Ed25519 key), but remembers successes in a bounded process-wide cache keyed
-// by SHA-256(identity_key || SPK signature message || signature), since an
-// initiator meets the same SPK (same bytes) for every session it starts with
-// that device while the SPK lives. A hit skips the Ed25519 verification (a
-// hash instead); any byte of the key, SPK or signature that differs is a miss
-// and is verified in full. Failures are never cached. The cache (4096
-// entries, cleared when full) holds public data only; its one observable
-// effect is timing. Thread-safe.
+// Ed25519 key), through core::Ed25519VerifyCached: an initiator meets the
+// same SPK (same bytes) for every session it starts with that device while
+// the SPK lives, so a repeat costs a hash instead of a verification; any
+// byte of the key, SPK or signature that differs is verified in full, and
+// failures are never cached (core/crypto_cache.h). Thread-safe.
 core::Status VerifySignedPrekeyCached(const core::Ed25519PublicKey& identity_key,
                                       const SignedPrekey& spk);
-// SignedPrekeyCacheStats counts VerifySignedPrekeyCached calls answered from
-// the cache (hits) and verified in full (misses) in this process.
-struct SignedPrekeyCacheStats {
-  uint64_t hits = 0;
-  uint64_t misses = 0;
-};
-SignedPrekeyCacheStats GetSignedPrekeyCacheStats();
-// ClearSignedPrekeyCache forgets every cached verification (benchmarks of
-// the cold path, tests). Thread-safe.
-void ClearSignedPrekeyCache();
 
 // Binary bundle encoding (big-endian, TLS presentation style):
 //   uint8  version = 1;

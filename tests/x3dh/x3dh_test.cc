@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/crypto.h"
+#include "core/crypto_cache.h"
 #include "core/crypto_dh.h"
 #include "core/encoding.h"
 #include "tests/x3dh/verified_bundle_test_peer.h"
@@ -299,13 +300,13 @@ TEST(X3dhTest, BadSignedPrekeySignatureRefusedBeforeDh) {
 }
 
 TEST(X3dhTest, CachedSpkVerificationOnlyRemembersExactSuccesses) {
-  ClearSignedPrekeyCache();
+  core::ClearSignatureCache();
   Device bob;
   const SignedPrekey good = bob.Bundle(false).signed_prekey;
-  const SignedPrekeyCacheStats s0 = GetSignedPrekeyCacheStats();
+  const core::SignatureCacheStats s0 = core::GetSignatureCacheStats();
   EXPECT_TRUE(VerifySignedPrekeyCached(bob.identity.public_key(), good).ok());  // miss, verified
   EXPECT_TRUE(VerifySignedPrekeyCached(bob.identity.public_key(), good).ok());  // hit
-  const SignedPrekeyCacheStats s1 = GetSignedPrekeyCacheStats();
+  const core::SignatureCacheStats s1 = core::GetSignatureCacheStats();
   EXPECT_EQ(s1.misses - s0.misses, 1u);
   EXPECT_EQ(s1.hits - s0.hits, 1u);
 
@@ -328,13 +329,13 @@ TEST(X3dhTest, CachedSpkVerificationOnlyRemembersExactSuccesses) {
   core::Ed25519PublicKey not_a_point{};
   not_a_point.fill(0xff);
   EXPECT_EQ(VerifySignedPrekeyCached(not_a_point, good).code(), Status::Code::kVerificationFailed);
-  const SignedPrekeyCacheStats s2 = GetSignedPrekeyCacheStats();
+  const core::SignatureCacheStats s2 = core::GetSignatureCacheStats();
   EXPECT_EQ(s2.hits, s1.hits);  // no refusal was answered from the cache
 
   // After clearing, the good SPK is verified in full again.
-  ClearSignedPrekeyCache();
+  core::ClearSignatureCache();
   EXPECT_TRUE(VerifySignedPrekeyCached(bob.identity.public_key(), good).ok());
-  EXPECT_EQ(GetSignedPrekeyCacheStats().misses, s2.misses + 1);
+  EXPECT_EQ(core::GetSignatureCacheStats().misses, s2.misses + 1);
 }
 
 TEST(X3dhTest, RejectsBadIds) {
