@@ -96,6 +96,9 @@ Bytes EntryBytes(const Bytes& key, const core::Entry& e) {
 // ahead.
 constexpr size_t kMaxQueuedBatches = 2;
 
+// kMaxSpare bounds the answered items kept for reuse by Submit.
+constexpr size_t kMaxSpare = 8192;
+
 }  // namespace
 
 class Sequencer::Impl {
@@ -125,17 +128,6 @@ class Sequencer::Impl {
   }
 
  private:
-  struct Item {
-    std::chrono::steady_clock::time_point submitted;
-    Submission submission;
-    Bytes key;         // DedupKey
-    bool prev_given = false;  // submission.prev_given (the submission is
-                              // released once the entry is prepared)
-    size_t hash = 0;   // of key and prev_given, computed outside the lock
-    DoneFn done;       // the first submitter
-    std::vector<DoneFn> duplicates;  // identical submissions sharing the result
-  };
-  using ItemPtr = std::unique_ptr<Item>;
   // KeyRef is a by_key_ key: a view of an Item's key, its flag and hash.
   struct KeyRef {
     std::string_view key;
@@ -146,6 +138,20 @@ class Sequencer::Impl {
   struct KeyRefHash {
     size_t operator()(const KeyRef& k) const { return k.hash; }
   };
+  struct Item {
+    std::chrono::steady_clock::time_point submitted;
+    Submission submission;
+    Bytes key;         // DedupKey
+    bool prev_given = false;  // submission.prev_given (the submission is
+                              // released once the entry is prepared)
+    size_t hash = 0;   // of key and prev_given, computed outside the lock
+    DoneFn done;       // the first submitter
+    std::vector<DoneFn> duplicates;  // identical submissions sharing the result
+    // node: this item's by_key_ node once detached (Answer), reused by the
+    // next Submit that recycles the item (no allocation per submission).
+    std::unordered_map<KeyRef, Item*, KeyRefHash>::node_type node;
+  };
+  using ItemPtr = std::unique_ptr<Item>;
   static KeyRef RefOf(const Item& item) {
     return KeyRef{core::AsStringView(item.key), item.prev_given, item.hash};
   }
@@ -210,6 +216,9 @@ class Sequencer::Impl {
   // commit thread then only does the durable commits), else inline.
   void Commit(std::unique_ptr<Prepared> p);
   void Answer(Prepared& p);
+  // Recycle clears answered items and keeps them (up to kMaxSpare) for
+  // Submit; the rest are freed with `items`.
+  void Recycle(std::vector<ItemPtr>& items);
 
   // Metrics (null when options_.metrics is null); updates are lock-free.
   struct Metrics {
@@ -258,6 +267,13 @@ class Sequencer::Impl {
   // by_key_ maps each pending or in-batch item's key (a view of its own
   // Item::key) to the item.
   std::unordered_map<KeyRef, Item*, KeyRefHash> by_key_;  // mu_
+  // spare_: answered items kept for reuse by Submit (at most kMaxSpare).
+  // Recycling returns an item's heap parts (its key, the previous entry's
+  // strings, its by_key_ node) to the submitting thread, which frees or
+  // reuses them, instead of one allocation per submission on the submitter
+  // and a free from another thread on the sequencer.
+  std::mutex spare_mu_;
+  std::vector<ItemPtr> spare_;  // spare_mu_
   size_t waiting_ = 0;                                // submitters waiting; mu_
   bool kick_posted_ = false;                          // mu_
   bool stopping_ = false;                             // mu_
@@ -385,14 +401,24 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
     done(key.status());
     return;
   }
-  // Build the item outside the lock: the critical section stays short.
-  auto item = std::make_unique<Item>();
+  // Build the item outside the lock: the critical section stays short. A
+  // recycled item hands its old key and entry strings to `key` and
+  // `submission`, freed here on the submitting thread that made them.
+  ItemPtr item;
+  {
+    std::lock_guard lock(spare_mu_);
+    if (!spare_.empty()) {
+      item = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  }
+  if (!item) item = std::make_unique<Item>();
   item->submitted = std::chrono::steady_clock::now();
-  item->key = std::move(key).value();
+  std::swap(item->key, key.value());
   item->prev_given = submission.prev_given;
   item->hash = std::hash<std::string_view>()(core::AsStringView(item->key)) +
                (submission.prev_given ? 1 : 0);
-  item->submission = std::move(submission);
+  std::swap(item->submission, submission);
   item->done = std::move(done);
   Status refuse;
   {
@@ -406,9 +432,21 @@ void Sequencer::Impl::Submit(Submission submission, DoneFn done) {
       if (metrics_.rejected_pool_full != nullptr) metrics_.rejected_pool_full->Inc();
     } else {
       ++waiting_;
-      auto [it, fresh] = by_key_.try_emplace(RefOf(*item), item.get());
-      if (!fresh) {
-        it->second->duplicates.push_back(std::move(item->done));
+      Item* existing = nullptr;
+      if (!item->node.empty()) {
+        item->node.key() = RefOf(*item);
+        item->node.mapped() = item.get();
+        auto r = by_key_.insert(std::move(item->node));
+        if (!r.inserted) {
+          item->node = std::move(r.node);
+          existing = r.position->second;
+        }
+      } else {
+        auto [it, fresh] = by_key_.try_emplace(RefOf(*item), item.get());
+        if (!fresh) existing = it->second;
+      }
+      if (existing != nullptr) {
+        existing->duplicates.push_back(std::move(item->done));
         return;  // `item` is dropped outside the lock
       }
       pool_.push_back(std::move(item));
@@ -536,9 +574,9 @@ std::unique_ptr<Sequencer::Impl::Prepared> Sequencer::Impl::Prepare(std::vector<
     user.state->Apply(tree_.size(), candidate);
     tree_.Append(core::RecordHash(bytes), &out.stored_hashes);
     out.entries.push_back(std::move(bytes));
-    // The submission is no longer needed: free it here rather than on the
-    // commit thread, which has the durable commit and the answers to do.
-    item.submission = Submission();
+    // The check may hold resources of its submitter: release it now. The
+    // entry's strings stay with the item until Submit recycles it.
+    item.submission.check = nullptr;
   }
   p->size = tree_.size();
   if (out.entries.empty()) return p;
@@ -630,7 +668,7 @@ void Sequencer::Impl::Answer(Prepared& p) {
   {
     std::lock_guard lock(mu_);
     for (const ItemPtr& item : p.items) {
-      by_key_.erase(RefOf(*item));
+      item->node = by_key_.extract(RefOf(*item));
       waiting_ -= 1 + item->duplicates.size();
     }
   }
@@ -660,6 +698,20 @@ void Sequencer::Impl::Answer(Prepared& p) {
     e.checkpoint_size = p.size;
     e.checkpoint = p.out.checkpoint;
     answer(std::move(e));
+  }
+  Recycle(p.items);
+}
+
+void Sequencer::Impl::Recycle(std::vector<ItemPtr>& items) {
+  for (ItemPtr& item : items) {
+    item->done = nullptr;  // may hold its submitter's resources
+    item->duplicates.clear();
+    item->submission.check = nullptr;
+  }
+  std::lock_guard lock(spare_mu_);
+  for (ItemPtr& item : items) {
+    if (spare_.size() >= kMaxSpare) break;
+    spare_.push_back(std::move(item));
   }
 }
 

@@ -247,6 +247,46 @@ TEST_F(SequencerTest, IdenticalPendingSubmissionsShareOneIndex) {
   EXPECT_EQ(rd->index, 2u);
 }
 
+// Answered submissions are recycled (their dedup-table nodes too): rounds of
+// identical and distinct submissions after earlier rounds were answered
+// still share exactly the indexes they should, and every answer carries its
+// own entry.
+TEST_F(SequencerTest, DedupHoldsAcrossRecycledSubmissions) {
+  // A batch is cut only when 11 distinct submissions are pending (the timer
+  // never fires during the test): each round's 10 pairs are all pending
+  // before its 21st submission cuts the batch.
+  MakeSequencer({.batch_interval = milliseconds(3600 * 1000), .batch_max = 11});
+  sequencer_->Start();
+  uint64_t size = 0;
+  for (int round = 0; round < 6; ++round) {
+    std::vector<std::future<StatusOr<SequencedEntry>>> fs;
+    for (int i = 0; i < 21; ++i) {
+      // Pairs i, i+1 (i even) are the same entry; keys differ per round.
+      int k = i / 2;
+      std::string user = "r" + std::to_string(round) + "u" + std::to_string(k);
+      fs.push_back(sequencer_->Submit(Sub(TestEntry(user, "d", static_cast<uint8_t>(k)))));
+    }
+    std::vector<SequencedEntry> got;
+    for (auto& f : fs) {
+      auto r = Get(f);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      got.push_back(*r);
+    }
+    for (int i = 0; i < 20; i += 2) {
+      EXPECT_EQ(got[i].index, got[i + 1].index) << round << " " << i;
+      EXPECT_EQ(got[i].entry, got[i + 1].entry);
+      auto e = core::DecodeEntry(got[i].entry);
+      ASSERT_TRUE(e.ok());
+      EXPECT_EQ(e->user, "r" + std::to_string(round) + "u" + std::to_string(i / 2));
+      if (i > 0) EXPECT_NE(got[i].index, got[i - 1].index);
+    }
+    EXPECT_NE(got[20].index, got[18].index);
+    size += 11;
+    EXPECT_EQ(storage_->ReadTreeState()->size, size);
+    EXPECT_EQ(sequencer_->pending(), 0u);
+  }
+}
+
 TEST_F(SequencerTest, FullPoolAnswersUnavailableImmediately) {
   MakeSequencer({.max_pool = 3});
   std::vector<std::future<StatusOr<SequencedEntry>>> fs;
