@@ -133,7 +133,13 @@ class Sequencer::Impl {
     std::string_view key;
     bool prev_given;
     size_t hash;
-    bool operator==(const KeyRef& o) const { return prev_given == o.prev_given && key == o.key; }
+    bool operator==(const KeyRef& o) const {
+      // The same item's key (Answer's extract) needs no byte comparison.
+      if (key.data() == o.key.data()) {
+        return prev_given == o.prev_given && key.size() == o.key.size();
+      }
+      return prev_given == o.prev_given && key == o.key;
+    }
   };
   struct KeyRefHash {
     size_t operator()(const KeyRef& k) const { return k.hash; }

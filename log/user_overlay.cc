@@ -49,7 +49,7 @@ UserOverlay::Record* UserOverlay::NewRecord(std::string_view user, uint64_t h,
 }
 
 void UserOverlay::Put(std::string_view user, size_t size, const Encoder& encode) {
-  if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
+  if ((size_ + 1) * 2 > slots_.size()) Grow();
   uint64_t h = Hash(user);
   Slot& s = slots_[Index(user, h)];
   if (s.record != nullptr && s.record->capacity < size) {

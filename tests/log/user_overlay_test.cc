@@ -67,7 +67,7 @@ TEST(UserOverlayTest, CollidingHomesSurviveErasesInTheMiddleOfARun) {
   // member of a probe run reachable.
   UserOverlay overlay;
   std::map<std::string, Bytes> model;
-  for (int i = 0; i < 700; ++i) {  // > 1024 * 3/4 / 2: a dense table
+  for (int i = 0; i < 700; ++i) {  // through a growth of the table
     std::string id(1 + i % 255, static_cast<char>('a' + i % 26));
     id += std::to_string(i);
     if (id.size() > 255) id.resize(255);
