@@ -8,8 +8,9 @@
 //  - BM_VerifyLookupAnswerCached: the same answer when its checkpoint was
 //    already verified (Trust cache): what remains is the PoP and inclusion.
 //  - BM_AuditRecompute: entries/s of RunAudit (`kt audit`) over entry
-//    bundles from an in-memory fetcher (parse in place → TreeBuilder → root
-//    check; prev chains; position file).
+//    bundles from an in-memory fetcher (fetch threads: split, leaf hashes,
+//    parse in place; reading thread: TreeBuilder → root check, user table,
+//    prev chains, position file). Its CPU time is the reading thread's.
 //    Bound: BM_Sha256LeafNodeBound, RecordHash of every entry plus one
 //    NodeHash per entry (the hashes a tree recomputation cannot avoid).
 //  - BM_AuditVerifySignatures: the same with --verify-signatures (replay,
