@@ -96,11 +96,11 @@ class BundleWindow {
   // Prepare fetches bundle `b` into *out, splits it, hashes its leaves and
   // (with parse_) parses its entries. Thread-safe (const; Fetcher is).
   void Prepare(uint64_t b, Bundle* out) const {
-    out->entries.clear();
     const core::Tile tile = TileOf(b);
     Status got = fetcher_.GetInto(core::TilePath(tile), &out->body);
     if (!got.ok()) {
       out->status = got.Annotate(core::TilePath(tile));
+      out->entries.clear();
       return;
     }
     std::array<core::ByteSpan, core::kTileWidth> views;
@@ -108,11 +108,14 @@ class BundleWindow {
     Status split = core::SplitEntryBundle(core::AsBytes(out->body), split_views);
     if (!split.ok()) {
       out->status = Status::VerificationFailed(core::TilePath(tile) + ": " + split.message());
+      out->entries.clear();
       return;
     }
     out->status = Status();
     const uint64_t first = b * core::kTileWidth;
     const size_t skip = from_ > first ? static_cast<size_t>(from_ - first) : 0;
+    // A reused bundle keeps its entries (no default-construction pass over
+    // them before they are overwritten); only the count may change.
     out->entries.resize(split_views.size() - std::min(skip, split_views.size()));
     for (size_t i = 0; i < out->entries.size(); i++) {
       StreamEntry& e = out->entries[i];
