@@ -10,6 +10,7 @@
 
 #include "core/encoding.h"
 #include "core/utf8.h"
+#include "net/json_writer.h"
 #include "x3dh/keys.h"
 #include "x3dh/prekey_upload.h"
 #include "x3dh/x3dh.h"
@@ -243,7 +244,9 @@ ApiResponse PrekeyApi::GetPrekeys(const std::string& user) {
   auto bundles = prekeys_.PopBundles(user, queries);
   if (!bundles.ok()) return ErrorResponse(bundles.status());
   if (bundles->empty()) return ErrorResponse(Status::NotFound("no current device with prekeys"));
-  json list = json::array();
+  // Written without a DOM on this hot path, byte for byte as nlohmann's
+  // dump() of the same object (keys in sorted order; net/json_writer.h).
+  std::string body = "{\"bundles\":[";
   uint64_t with_opk = 0;
   size_t next = 0;  // bundles are in lookup order, a subsequence of it
   for (const x3dh::PrekeyBundle& b : *bundles) {
@@ -251,12 +254,22 @@ ApiResponse PrekeyApi::GetPrekeys(const std::string& user) {
     KT_CHECK(next < lookup->devices.size());  // PopBundles keeps the query order
     const LoggedDevice& d = lookup->devices[next];
     if (b.one_time_prekey) with_opk++;
-    list.push_back({{"device", b.device},
-                    {"bundle", core::Base64Encode(x3dh::EncodePrekeyBundle(b))},
-                    {"index", d.index},
-                    {"entry", core::Base64Encode(d.entry)},
-                    {"proof", d.proof}});
+    if (body.back() != '[') body += ',';
+    body += "{\"bundle\":";
+    net::AppendJsonString(&body, core::Base64Encode(x3dh::EncodePrekeyBundle(b)));
+    body += ",\"device\":";
+    net::AppendJsonString(&body, b.device);
+    body += ",\"entry\":";
+    net::AppendJsonString(&body, core::Base64Encode(d.entry));
+    body += ",\"index\":" + std::to_string(d.index) + ",\"proof\":";
+    net::AppendJsonString(&body, d.proof);
+    body += '}';
   }
+  body += "],\"checkpoint\":";
+  net::AppendJsonString(&body, lookup->checkpoint);
+  body += ",\"user\":";
+  net::AppendJsonString(&body, user);
+  body += '}';
   metrics_.GetCounter("kt_prekey_bundles_served_total", "Prekey bundles served.")
       .Inc(bundles->size());
   metrics_.GetCounter("kt_prekey_opks_handed_out_total", "One-time prekeys handed out.")
@@ -265,7 +278,11 @@ ApiResponse PrekeyApi::GetPrekeys(const std::string& user) {
       .GetCounter("kt_prekey_bundles_without_opk_total",
                   "Prekey bundles served without a one-time prekey (pool exhausted).")
       .Inc(bundles->size() - with_opk);
-  return Json(200, {{"user", user}, {"checkpoint", lookup->checkpoint}, {"bundles", list}});
+  ApiResponse r;
+  r.status = 200;
+  r.content_type = kJsonContentType;
+  r.body = std::move(body);
+  return r;
 }
 
 ApiResponse PrekeyApi::GetPrekeyCount(const std::string& user, const std::string& device,
@@ -323,7 +340,11 @@ ApiResponse PrekeyApi::PostMessage(const std::string& user, const std::string& d
       CountMailboxRefusal("mailbox_full");
       return Refuse(507, "mailbox_full", "the device's mailbox is full");
   }
-  return Json(200, {{"id", core::HexEncode(id)}});
+  ApiResponse r;
+  r.status = 200;
+  r.content_type = kJsonContentType;
+  r.body = "{\"id\":\"" + core::HexEncode(id) + "\"}";  // as nlohmann's dump()
+  return r;
 }
 
 ApiResponse PrekeyApi::GetMessages(const std::string& user, const std::string& device,

@@ -159,6 +159,7 @@ TEST_F(PrekeyApiTest, UploadFetchCountAndExhaust) {
     ApiResponse get = Send({"GET", "/v1/prekeys/bob", "", ""}, nullptr);
     ASSERT_EQ(get.status, 200) << get.body;
     json j = json::parse(get.body);
+    EXPECT_EQ(get.body, j.dump());  // hand-written, byte-identical to nlohmann's dump
     EXPECT_EQ(j["user"], "bob");
     ASSERT_EQ(j["bundles"].size(), 1u);
     const json& b = j["bundles"][0];
@@ -358,6 +359,7 @@ TEST_F(PrekeyApiTest, PercentEncodedIds) {
   r = Send({"GET", "/v1/prekeys/a%2Fb%20c", "", ""}, nullptr);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body)["bundles"][0]["device"], "ph/one");
+  EXPECT_EQ(r.body, json::parse(r.body).dump());
   // Signing the encoded form instead of the decoded path fails.
   r = Send({"PUT", target, target, x3dh::PrekeyUploadToJson(Upload(dev, 1, 1, 1))}, &dev.key);
   EXPECT_EQ(r.status, 401);
@@ -371,6 +373,7 @@ TEST_F(PrekeyApiTest, Mailbox) {
   ApiResponse r = Send({"POST", path, "", m1}, nullptr);
   ASSERT_EQ(r.status, 200) << r.body;
   std::string id1 = json::parse(r.body)["id"];
+  EXPECT_EQ(r.body, json::parse(r.body).dump());
   EXPECT_EQ(id1, core::HexEncode(core::Sha256(core::AsBytes(m1))));
   // Idempotent.
   r = Send({"POST", path, "", m1}, nullptr);
