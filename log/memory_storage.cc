@@ -84,7 +84,9 @@ Status MemoryStorage::Integrate(const IntegrationBatch& batch) {
       users_[batch.decoded[i].user].Apply(batch.first_index + i, batch.decoded[i]);
     }
   }
-  for (const auto& [user, state] : batch.users) users_[user] = *state;
+  for (const auto& [user, state] : batch.users) {
+    users_.insert_or_assign(std::string(user), *state);
+  }
   hashes_.insert(hashes_.end(), batch.stored_hashes.begin(), batch.stored_hashes.end());
   state_.size = entries_.size();
   state_.root = batch.root;

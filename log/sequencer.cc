@@ -99,6 +99,101 @@ constexpr size_t kMaxQueuedBatches = 2;
 // kMaxSpare bounds the answered items kept for reuse by Submit.
 constexpr size_t kMaxSpare = 8192;
 
+// InflightUser is a user's state as the sequencer sees it: including the
+// batches prepared but not yet durable. `state` is shared with those
+// batches (IntegrationBatch::users) and so is immutable once a later batch
+// is being prepared (copy on write: only a state whose seq is the batch
+// being prepared is changed in place).
+struct InflightUser {
+  std::string name;  // IntegrationBatch::users views it while it is in flight
+  size_t hash = 0;
+  std::shared_ptr<UserState> state;  // null: reading it failed
+  uint64_t seq = 0;          // last batch that read or changed it
+  uint64_t changed_seq = 0;  // last batch that changed it
+};
+
+// InflightTable maps user ids to InflightUsers: open addressing (linear
+// probing, backward-shift deletion, at most half full) over pooled users
+// whose addresses never change and whose name buffers are reused, so a user
+// entering and leaving the table allocates nothing in the steady state.
+class InflightTable {
+ public:
+  InflightUser* Find(std::string_view name, size_t hash) const {
+    if (slots_.empty()) return nullptr;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.user == nullptr) return nullptr;
+      if (s.hash == hash && s.user->name == name) return s.user;
+    }
+  }
+  // Insert adds `name` (absent) with an empty state and seq 0.
+  InflightUser* Insert(std::string_view name, size_t hash) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    InflightUser* u;
+    if (!free_.empty()) {
+      u = free_.back();
+      free_.pop_back();
+    } else {
+      u = &pool_.emplace_back();
+    }
+    u->name.assign(name);
+    u->hash = hash;
+    u->seq = u->changed_seq = 0;
+    size_t mask = slots_.size() - 1;
+    size_t i = hash & mask;
+    while (slots_[i].user != nullptr) i = (i + 1) & mask;
+    slots_[i] = Slot{hash, u};
+    ++size_;
+    return u;
+  }
+  // Erase removes `u` (from Find or Insert); its state is released and the
+  // object is reused by a later Insert.
+  void Erase(InflightUser* u) {
+    size_t mask = slots_.size() - 1;
+    size_t i = u->hash & mask;
+    while (slots_[i].user != u) {
+      KT_CHECK(slots_[i].user != nullptr);
+      i = (i + 1) & mask;
+    }
+    for (size_t j = i;;) {
+      j = (j + 1) & mask;
+      if (slots_[j].user == nullptr) break;
+      size_t home = slots_[j].hash & mask;
+      bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+      if (stays) continue;
+      slots_[i] = slots_[j];
+      i = j;
+    }
+    slots_[i] = Slot();
+    --size_;
+    u->state.reset();
+    free_.push_back(u);
+  }
+
+ private:
+  struct Slot {
+    size_t hash = 0;
+    InflightUser* user = nullptr;
+  };
+  void Grow() {
+    std::vector<Slot> old(slots_.empty() ? 1024 : 2 * slots_.size());
+    old.swap(slots_);
+    size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.user == nullptr) continue;
+      size_t i = s.hash & mask;
+      while (slots_[i].user != nullptr) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+  std::deque<InflightUser> pool_;  // every user object ever made (stable addresses)
+  std::vector<InflightUser*> free_;
+};
+
 }  // namespace
 
 class Sequencer::Impl {
@@ -175,22 +270,6 @@ class Sequencer::Impl {
     Status commit;      // set by Commit: OK, or why the batch is not durable
     std::chrono::steady_clock::time_point durable;  // when Commit finished
   };
-  // InflightUser is a user's state as the sequencer sees it: including the
-  // batches prepared but not yet durable. `state` is shared with those
-  // batches (IntegrationBatch::users) and so is immutable once a later batch
-  // is being prepared (copy on write: only a state whose seq is the batch
-  // being prepared is changed in place).
-  struct InflightUser {
-    std::shared_ptr<UserState> state;  // null: reading it failed
-    uint64_t seq = 0;          // last batch that read or changed it
-    uint64_t changed_seq = 0;  // last batch that changed it
-  };
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  using InflightMap =
-      std::unordered_map<std::string, InflightUser, StringHash, std::equal_to<>>;
 
   void ArmTimer();
   // RunBatch prepares up to batch_max pending items and hands them to the
@@ -247,10 +326,10 @@ class Sequencer::Impl {
   core::TreeBuilder tree_;
   uint64_t last_timestamp_ = 0;
   uint64_t next_seq_ = 0;
-  InflightMap inflight_;
-  // touched_: per prepared batch, the in-flight users it read or changed
-  // (views of inflight_ keys), for PruneInflight.
-  std::deque<std::pair<uint64_t, std::vector<std::string_view>>> touched_;
+  InflightTable inflight_;
+  // touched_: per prepared batch, the in-flight users it read or changed,
+  // for PruneInflight.
+  std::deque<std::pair<uint64_t, std::vector<InflightUser*>>> touched_;
   std::atomic<uint64_t> committed_seq_{0};  // last durable batch (commit thread)
 
   asio::io_context io_;
@@ -490,31 +569,32 @@ void Sequencer::Impl::PruneInflight() {
   uint64_t durable = committed_seq_.load(std::memory_order_acquire);
   while (!touched_.empty() && touched_.front().first <= durable) {
     uint64_t seq = touched_.front().first;
-    for (std::string_view user : touched_.front().second) {
-      auto it = inflight_.find(user);
-      if (it != inflight_.end() && it->second.seq == seq) inflight_.erase(it);
+    // A user touched again by a later batch stays (its seq moved on).
+    for (InflightUser* user : touched_.front().second) {
+      if (user->seq == seq) inflight_.Erase(user);
     }
     touched_.pop_front();
   }
 }
 
 void Sequencer::Impl::ResolveUsers(Prepared& p, std::vector<InflightUser*>& slots) {
-  std::vector<std::string_view> touched, missing;
-  std::vector<InflightUser*> missing_slots;
+  std::vector<std::string_view> missing;
+  std::vector<InflightUser*> touched, missing_slots;
   slots.resize(p.items.size());
   for (size_t i = 0; i < p.items.size(); ++i) {
-    const std::string& user = p.items[i]->submission.entry.user;
-    auto it = inflight_.find(user);
-    if (it == inflight_.end()) {
-      it = inflight_.emplace(user, InflightUser{}).first;
-      missing.push_back(it->first);
-      missing_slots.push_back(&it->second);
+    const std::string& name = p.items[i]->submission.entry.user;
+    size_t hash = std::hash<std::string_view>()(name);
+    InflightUser* user = inflight_.Find(name, hash);
+    if (user == nullptr) {
+      user = inflight_.Insert(name, hash);
+      missing.push_back(user->name);
+      missing_slots.push_back(user);
     }
-    if (it->second.seq != p.seq) {
-      it->second.seq = p.seq;
-      touched.push_back(it->first);
+    if (user->seq != p.seq) {
+      user->seq = p.seq;
+      touched.push_back(user);
     }
-    slots[i] = &it->second;
+    slots[i] = user;
   }
   if (!missing.empty()) {
     std::vector<UserState> states;
@@ -575,7 +655,9 @@ std::unique_ptr<Sequencer::Impl::Prepared> Sequencer::Impl::Prepare(std::vector<
         user.state = std::make_shared<UserState>(*user.state);
       }
       user.changed_seq = p->seq;
-      out.users.emplace_back(std::move(candidate.user), user.state);  // Apply needs no user
+      // A view of the in-flight user's name: it stays until this batch is
+      // durable (PruneInflight), so past the Integrate that reads it.
+      out.users.emplace_back(user.name, user.state);
     }
     user.state->Apply(tree_.size(), candidate);
     tree_.Append(core::RecordHash(bytes), &out.stored_hashes);

@@ -125,7 +125,8 @@ struct IntegrationBatch {
   // UserState::Apply over `decoded` in order. When it is empty the storage
   // derives the states itself. The Sequencer fills it, so the work is not
   // done twice; the storage trusts it (the Sequencer is the only writer).
-  std::vector<std::pair<std::string, std::shared_ptr<const UserState>>> users;
+  // The user ids are views: they must stay valid until Integrate returns.
+  std::vector<std::pair<std::string_view, std::shared_ptr<const UserState>>> users;
 };
 
 // LogStorage is the log's storage. All methods are thread-safe: reads run
