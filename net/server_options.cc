@@ -10,6 +10,7 @@
 
 #include "core/encoding.h"
 #include "net/http_status.h"
+#include "net/response_cork.h"
 
 namespace kt::net {
 
@@ -66,6 +67,15 @@ void ConfigureServer(httplib::Server& server, const ServerOptions& options) {
     res.status = 500;
     res.set_content(JsonError(Status::Internal("internal error")), "application/json");
   });
+  // One TCP segment per response (net/response_cork.h): cpp-httplib calls the
+  // post-routing handler just before it writes any response and the logger
+  // just after, on the connection's worker thread.
+  if (options.tcp_nodelay) {
+    server.set_post_routing_handler([](const httplib::Request& req, httplib::Response&) {
+      CorkResponse(req.remote_addr, req.remote_port, req.local_port);
+    });
+    server.set_logger([](const httplib::Request&, const httplib::Response&) { UncorkResponse(); });
+  }
   server.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;

@@ -42,7 +42,9 @@ struct ServerOptions {
 // ConfigureServer applies options to server and installs handlers that turn an
 // escaped exception into 500 {"error","code":"internal"} and give any error
 // response without a body (404 for an unknown route, 413, ...) a JSON error
-// body. Call before binding. Not thread-safe with a running server.
+// body. With tcp_nodelay it also sends each response as one TCP segment
+// (net/response_cork.h; it takes the server's post-routing handler and
+// logger). Call before binding. Not thread-safe with a running server.
 void ConfigureServer(httplib::Server& server, const ServerOptions& options);
 
 // ParseListenAddress splits "host:port" (IPv6 as "[::1]:8080") into host and
