@@ -380,6 +380,34 @@ TEST_F(LogApiTest, ProofParametersOutOfRangeAre400) {
   EXPECT_EQ(status(log_api_->GetHistory(std::string("\xff"))), 400);
 }
 
+TEST_F(LogApiTest, ProofAnswersAreNlohmannRendering) {
+  AddEntries(21);
+  auto head = storage_.ReadTreeState();
+  ASSERT_TRUE(head.ok());
+  const uint64_t size = head->size;
+  for (uint64_t i = 0; i < size; i += 4) {
+    ApiResponse r = log_api_->GetInclusionProof(std::to_string(i), std::to_string(size));
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body);
+    EXPECT_EQ(r.body, (json{{"index", i}, {"size", size}, {"proof", j["proof"]}}).dump());
+    auto want = core::ProveRecord(size, i, storage_);
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ(j["proof"].size(), want->size());
+    for (size_t k = 0; k < want->size(); k++) {
+      EXPECT_EQ(j["proof"][k], core::Base64Encode((*want)[k]));
+    }
+  }
+  for (uint64_t old : {uint64_t{0}, uint64_t{1}, uint64_t{7}, size}) {
+    ApiResponse r = log_api_->GetConsistencyProof(std::to_string(old), std::to_string(size));
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body);
+    EXPECT_EQ(r.body, (json{{"old", old}, {"size", size}, {"proof", j["proof"]}}).dump());
+    auto want = core::ProveTree(size, old, storage_);
+    ASSERT_TRUE(want.ok());
+    EXPECT_EQ(j["proof"].size(), want->size());
+  }
+}
+
 // CountingReader forwards to the real storage and counts the hashes read.
 class CountingReader : public core::HashReader {
  public:
