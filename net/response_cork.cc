@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace kt::net {
@@ -57,6 +58,42 @@ bool IsConnection(int fd, std::string_view remote_addr, int remote_port, int loc
   return peer.port == remote_port && peer.addr == remote_addr;
 }
 
+// SameAddress compares two socket addresses' family, address and port.
+bool SameAddress(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) return false;
+  if (a.ss_family == AF_INET) {
+    const auto* x = reinterpret_cast<const sockaddr_in*>(&a);
+    const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a.ss_family == AF_INET6) {
+    const auto* x = reinterpret_cast<const sockaddr_in6*>(&a);
+    const auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
+    return x->sin6_port == y->sin6_port &&
+           std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+  }
+  return false;
+}
+
+// StillConnection checks that fd still has the local and peer addresses it
+// had when it was found (two syscalls, no formatting).
+bool StillConnection(int fd, const sockaddr_storage& local, const sockaddr_storage& peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 || !SameAddress(ss, local)) {
+    return false;
+  }
+  len = sizeof ss;
+  return ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && SameAddress(ss, peer);
+}
+
+bool Addresses(int fd, sockaddr_storage* local, sockaddr_storage* peer) {
+  socklen_t len = sizeof *local;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(local), &len) != 0) return false;
+  len = sizeof *peer;
+  return ::getpeername(fd, reinterpret_cast<sockaddr*>(peer), &len) == 0;
+}
+
 void SetCork(int fd, int on) { ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on); }
 
 // Per worker thread: the connection it served last and its socket, and the
@@ -66,6 +103,7 @@ struct ThreadState {
   int remote_port = -1;
   int local_port = -1;
   int fd = -1;        // -1: unknown
+  sockaddr_storage local{}, peer{};  // fd's addresses when it was found
   bool seen_twice = false;
   int corked = -1;
 };
@@ -106,12 +144,15 @@ void CorkResponse(std::string_view remote_addr, int remote_port, int local_port)
     t.seen_twice = false;
     return;
   }
-  if (t.fd >= 0 && !IsConnection(t.fd, remote_addr, remote_port, local_port)) t.fd = -1;
+  if (t.fd >= 0 && !StillConnection(t.fd, t.local, t.peer)) t.fd = -1;
   if (t.fd < 0) {
     if (t.seen_twice) return;  // searched for this connection already: not found
     t.seen_twice = true;
     t.fd = FindConnectionSocket(remote_addr, remote_port, local_port);
-    if (t.fd < 0) return;
+    if (t.fd < 0 || !Addresses(t.fd, &t.local, &t.peer)) {
+      t.fd = -1;
+      return;
+    }
   }
   SetCork(t.fd, 1);
   t.corked = t.fd;
