@@ -383,44 +383,70 @@ StatusOr<UserState*> LmdbStorage::UserBase(const store::Txn& txn, UserMap& updat
 }
 
 Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
+  const IntegrationBatch* one[] = {&batch};
+  return IntegrateGroup(one);
+}
+
+Status LmdbStorage::IntegrateGroup(std::span<const IntegrationBatch* const> batches) {
+  if (batches.empty()) return Status();
+  if (batches.size() > 1) {
+    for (const IntegrationBatch* b : batches) {
+      if (b->users.empty() || b->entries.empty()) {
+        return Status::InvalidArgument("integrate: a group needs non-empty batches with users");
+      }
+    }
+  }
   std::lock_guard write_lock(write_mu_);
   UserMap derived;  // when the batch carries no user states
-  // changed: the final state of each user of this batch; encoded into
+  // changed: the final state of each user of these batches, in order (a
+  // later batch's state of a user supersedes an earlier one); encoded into
   // overlay_ only once the transaction has committed.
   std::vector<std::pair<std::string_view, const UserState*>> changed;
-  bool freeze = false;          // freeze the overlay after this batch
-  size_t flush_end = flush_pos_;  // this batch writes flush_keys_[flush_pos_, flush_end)
+  bool freeze = false;          // freeze the overlay after this write
+  size_t flush_end = flush_pos_;  // this write puts flush_keys_[flush_pos_, flush_end)
   uint64_t size = 0;
+  uint64_t added = 0;  // entries of all the batches
   Status s = env_->Update([&](store::Txn& txn) -> Status {
     KT_ASSIGN_OR_RETURN(Head head, ReadHead(txn));
-    KT_RETURN_IF_ERROR(CheckBatch(batch, head.size, !head.checkpoint.empty()));
-    for (size_t i = 0; i < batch.entries.size(); ++i) {
-      KT_RETURN_IF_ERROR(txn.Put(dbs_.entries, AsSpan(U64Key(batch.first_index + i)),
-                                 batch.entries[i], PutMode::kAppend));
-    }
-    KT_RETURN_IF_ERROR(PutHashes(txn, core::StoredHashCount(head.size), batch.stored_hashes));
     changed.clear();
-    if (!batch.users.empty()) {
-      changed.reserve(batch.users.size());
-      for (const auto& [user, state] : batch.users) {
-        if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
-        changed.emplace_back(user, state.get());
+    derived.clear();
+    size = head.size;
+    added = 0;
+    bool has_checkpoint = !head.checkpoint.empty();
+    for (const IntegrationBatch* b : batches) {
+      const IntegrationBatch& batch = *b;
+      KT_RETURN_IF_ERROR(CheckBatch(batch, size, has_checkpoint));
+      for (size_t i = 0; i < batch.entries.size(); ++i) {
+        KT_RETURN_IF_ERROR(txn.Put(dbs_.entries, AsSpan(U64Key(batch.first_index + i)),
+                                   batch.entries[i], PutMode::kAppend));
       }
-    } else {
-      derived.clear();
-      for (size_t i = 0; i < batch.decoded.size(); ++i) {
-        KT_ASSIGN_OR_RETURN(UserState * user, UserBase(txn, derived, batch.decoded[i].user));
-        user->Apply(batch.first_index + i, batch.decoded[i]);
+      KT_RETURN_IF_ERROR(PutHashes(txn, core::StoredHashCount(size), batch.stored_hashes));
+      if (!batch.users.empty()) {
+        for (const auto& [user, state] : batch.users) {
+          if (user.empty()) return Status::InvalidArgument("integrate: entry without user");
+          changed.emplace_back(user, state.get());
+        }
+      } else {
+        for (size_t i = 0; i < batch.decoded.size(); ++i) {
+          KT_ASSIGN_OR_RETURN(UserState * user, UserBase(txn, derived, batch.decoded[i].user));
+          user->Apply(batch.first_index + i, batch.decoded[i]);
+        }
+        for (auto& [user, state] : derived) changed.emplace_back(user, &state);
       }
-      for (auto& [user, state] : derived) changed.emplace_back(user, &state);
+      size += batch.entries.size();
+      added += batch.entries.size();
+      has_checkpoint = true;
+      if (batch.witnessed && !batch.entries.empty()) {
+        KT_RETURN_IF_ERROR(
+            txn.Put(dbs_.witnessed, AsSpan(U64Key(size)), core::AsBytes(batch.checkpoint)));
+      }
     }
-    size = head.size + batch.entries.size();
-    freeze = !batch.entries.empty() &&
-             overlay_entries_ + batch.entries.size() >= user_flush_entries_;
+    const IntegrationBatch& batch = *batches.back();  // the new head
+    freeze = added > 0 && overlay_entries_ + added >= user_flush_entries_;
     // The next slice of the frozen states, in key order (B-tree locality);
     // all of the rest when the overlay freezes again now.
     size_t left = flush_keys_.size() - flush_pos_;
-    flush_end = flush_pos_ + (freeze ? left : std::min(left, FlushSlice(batch.entries.size())));
+    flush_end = flush_pos_ + (freeze ? left : std::min(left, FlushSlice(added)));
     for (size_t k = flush_pos_; k < flush_end; ++k) {
       const UserOverlay::Record* r = flush_keys_[k].record;
       KT_RETURN_IF_ERROR(txn.Put(dbs_.users, core::AsBytes(r->id()), r->state()));
@@ -428,10 +454,6 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
     if (left > 0 && flush_end == flush_keys_.size()) {
       KT_RETURN_IF_ERROR(txn.Put(dbs_.meta, core::AsBytes(kUsersThroughKey),
                                  AsSpan(U64Key(flush_through_))));
-    }
-    if (batch.witnessed && !batch.entries.empty()) {
-      KT_RETURN_IF_ERROR(
-          txn.Put(dbs_.witnessed, AsSpan(U64Key(size)), core::AsBytes(batch.checkpoint)));
     }
     return txn.Put(dbs_.meta, core::AsBytes(kTreeKey),
                    EncodeHead(size, batch.root, batch.checkpoint));
@@ -443,7 +465,7 @@ Status LmdbStorage::Integrate(const IntegrationBatch& batch) {
     overlay_.Put(user, EncodedUserStateSize(st),
                  [&](uint8_t* out) { EncodeUserStateTo(st, out); });
   }
-  overlay_entries_ += batch.entries.size();
+  overlay_entries_ += added;
   // The database now holds the states of this slice: readers find them there.
   for (size_t k = flush_pos_; k < flush_end; ++k) flushing_.Erase(flush_keys_[k].record);
   if (flush_end == flush_keys_.size()) {

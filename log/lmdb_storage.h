@@ -70,6 +70,7 @@ class LmdbStorage : public LogStorage {
   Status ReadUsers(std::span<const std::string_view> users, std::vector<UserState>* out) override;
   StatusOr<WitnessedCheckpoint> ReadWitnessed(uint64_t min_size) override;
   Status Integrate(const IntegrationBatch& batch) override;
+  Status IntegrateGroup(std::span<const IntegrationBatch* const> batches) override;
   Status PublishWitnessed(const std::string& checkpoint, uint64_t size) override;
 
   // env gives access for diagnostics (e.g. disk usage in benchmarks).

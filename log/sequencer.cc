@@ -6,7 +6,8 @@
 // The sequencer thread (inside io_.run()) owns the tree frontier and the
 // in-flight user states: it takes a batch, checks, hashes and signs it
 // (Prepare) and queues it for the commit thread, which makes batches durable
-// strictly in order (LogStorage::Integrate) and runs the on-integrated hook;
+// strictly in order (LogStorage::IntegrateGroup: all the batches queued when
+// it is free, in one durable commit) and runs the on-integrated hook;
 // the answers to the submitters are then posted back to the sequencer thread,
 // so the commit thread's time is the durable commits alone. The two overlap:
 // batch k+1 is prepared while batch k is being committed (at most
@@ -300,6 +301,9 @@ class Sequencer::Impl {
   // hook, and has p answered: on the sequencer thread while it runs (the
   // commit thread then only does the durable commits), else inline.
   void Commit(std::unique_ptr<Prepared> p);
+  // Commit of a group: the batches' stores in one LogStorage::IntegrateGroup
+  // (one durable commit), then each batch in order as above.
+  void Commit(std::vector<std::unique_ptr<Prepared>> group);
   void Answer(Prepared& p);
   // Recycle clears answered items and keeps them (up to kMaxSpare) for
   // Submit; the rest are freed with `items`.
@@ -698,36 +702,57 @@ void Sequencer::Impl::Enqueue(std::unique_ptr<Prepared> p) {
 
 void Sequencer::Impl::CommitLoop() {
   while (true) {
-    std::unique_ptr<Prepared> p;
+    std::vector<std::unique_ptr<Prepared>> group;
     {
       std::unique_lock lock(commit_mu_);
       commit_cv_.wait(lock, [this] { return !commit_queue_.empty() || commit_stop_; });
       if (commit_queue_.empty()) return;  // stopping and drained
-      p = std::move(commit_queue_.front());
-      commit_queue_.pop_front();
+      // Every batch that queued up during the previous commit goes into one
+      // durable commit (group commit: one fsync for all of them).
+      while (!commit_queue_.empty()) {
+        group.push_back(std::move(commit_queue_.front()));
+        commit_queue_.pop_front();
+      }
     }
     commit_cv_.notify_all();  // room for the sequencer
-    Commit(std::move(p));
+    Commit(std::move(group));
   }
 }
 
 void Sequencer::Impl::Commit(std::unique_ptr<Prepared> p) {
-  Status& commit = p->commit;
-  if (!p->out.entries.empty()) {
-    {
-      std::lock_guard lock(mu_);
-      if (!fatal_.ok()) commit = Status::Unavailable("sequencer stopped: " + fatal_.message());
-    }
-    if (commit.ok()) {
-      Status s = storage_.Integrate(p->out);
-      if (!s.ok()) {
-        // The outcome on disk is unknown: stop for good (see the top).
-        std::lock_guard lock(mu_);
-        fatal_ = s;
-        commit = Status::Unavailable("integration failed: " + s.message());
+  std::vector<std::unique_ptr<Prepared>> one;
+  one.push_back(std::move(p));
+  Commit(std::move(one));
+}
+
+void Sequencer::Impl::Commit(std::vector<std::unique_ptr<Prepared>> group) {
+  std::vector<const IntegrationBatch*> outs;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& p : group) {
+      if (p->out.entries.empty()) continue;
+      if (!fatal_.ok()) {
+        p->commit = Status::Unavailable("sequencer stopped: " + fatal_.message());
+      } else {
+        outs.push_back(&p->out);
       }
     }
-    if (commit.ok()) {
+  }
+  if (!outs.empty()) {
+    Status s = storage_.IntegrateGroup(outs);
+    if (!s.ok()) {
+      // The outcome on disk is unknown: stop for good (see the top).
+      std::lock_guard lock(mu_);
+      fatal_ = s;
+      for (auto& p : group) {
+        if (!p->out.entries.empty() && p->commit.ok()) {
+          p->commit = Status::Unavailable("integration failed: " + s.message());
+        }
+      }
+    }
+  }
+  for (auto& p : group) {
+    if (!p->out.entries.empty() && p->commit.ok()) {
       committed_seq_.store(p->seq, std::memory_order_release);
       if (metrics_.entries != nullptr) {
         metrics_.entries->Inc(p->out.entries.size());
@@ -737,13 +762,13 @@ void Sequencer::Impl::Commit(std::unique_ptr<Prepared> p) {
       }
       if (on_integrated_) on_integrated_(p->out.checkpoint, p->size);
     }
-  }
-  p->durable = std::chrono::steady_clock::now();
-  if (answer_on_io_) {
-    std::shared_ptr<Prepared> shared = std::move(p);
-    asio::post(io_, [this, shared] { Answer(*shared); });
-  } else {
-    Answer(*p);
+    p->durable = std::chrono::steady_clock::now();
+    if (answer_on_io_) {
+      std::shared_ptr<Prepared> shared = std::move(p);
+      asio::post(io_, [this, shared] { Answer(*shared); });
+    } else {
+      Answer(*p);
+    }
   }
 }
 

@@ -6,8 +6,9 @@
 // earlier entries of the same batch), assigns indexes, timestamps and `prev`,
 // encodes the entries, extends the RFC 6962 tree (core::TreeBuilder), signs
 // the checkpoint and hands the batch to a commit thread, which stores
-// everything with one LogStorage::Integrate (one durable LMDB commit) while
-// the next batch is being prepared. Only then are the submitters answered,
+// everything with one durable LMDB commit (LogStorage::IntegrateGroup: the
+// batches that queued up meanwhile share it) while the next batch is being
+// prepared. Only then are the submitters answered,
 // so an acknowledged entry is never lost and a size never gets two released
 // checkpoints. Boost.Asio (an io_context and a steady_timer on one thread)
 // drives the loop.

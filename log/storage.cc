@@ -148,6 +148,11 @@ StatusOr<UserState> DecodeUserState(ByteSpan data) {
   return state;
 }
 
+Status LogStorage::IntegrateGroup(std::span<const IntegrationBatch* const> batches) {
+  for (const IntegrationBatch* b : batches) KT_RETURN_IF_ERROR(Integrate(*b));
+  return Status();
+}
+
 Status LogStorage::ReadUsers(std::span<const std::string_view> users,
                              std::vector<UserState>* out) {
   out->resize(users.size());

@@ -192,6 +192,14 @@ class LogStorage : public core::HashReader {
   // of the empty tree.
   virtual Status Integrate(const IntegrationBatch& batch) = 0;
 
+  // IntegrateGroup stores consecutive non-empty batches (each carrying its
+  // `users`) as Integrate would one after the other; the head becomes the
+  // last batch's. LmdbStorage writes them in one atomic write with one
+  // durable commit (a group commit: the sequencer's commit thread hands it
+  // every batch that queued up during the previous commit); the default
+  // calls Integrate per batch (so a failure may leave a prefix stored).
+  virtual Status IntegrateGroup(std::span<const IntegrationBatch* const> batches);
+
   // PublishWitnessed stores `checkpoint` (a signed note with the log's
   // signature and a quorum of cosignatures) for tree size `size` and makes
   // it the latest witnessed checkpoint. Monotonic: Conflict (carrying the

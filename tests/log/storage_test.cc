@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <thread>
 
@@ -255,6 +256,67 @@ TYPED_TEST(StorageTest, CallerSuppliedUserStatesEqualDerivedOnes) {
   }
 }
 
+// WithUsers fills batch.users from `reference` (which then integrates the
+// batch), keeping the ids in `names` (the batch holds views of them).
+void WithUsers(IntegrationBatch& batch, MemoryStorage& reference,
+               std::deque<std::map<std::string, UserState>>& names) {
+  auto& states = names.emplace_back();
+  for (size_t i = 0; i < batch.decoded.size(); ++i) {
+    const core::Entry& e = batch.decoded[i];
+    if (states.count(e.user) == 0) states[e.user] = *reference.ReadUser(e.user);
+    states[e.user].Apply(batch.first_index + i, e);
+  }
+  for (auto& [user, state] : states) {
+    batch.users.emplace_back(user, std::make_shared<const UserState>(state));
+  }
+  ASSERT_TRUE(reference.Integrate(batch).ok());
+}
+
+// A group commit stores exactly what the same batches integrated one by one
+// store: entries, hashes, head, user index, every batch's witnessed
+// checkpoint.
+TYPED_TEST(StorageTest, GroupOfBatchesEqualsBatchesOneByOne) {
+  MemoryStorage reference;
+  std::deque<std::map<std::string, UserState>> names;
+  for (int g = 0; g < 6; ++g) {
+    std::vector<IntegrationBatch> group;
+    for (int b = 0; b < 1 + g % 3; ++b) {
+      std::vector<core::Entry> es;
+      for (int k = 0; k < 1 + (g + b) % 4; ++k) {
+        int n = g * 16 + b * 4 + k;
+        es.push_back(TestEntry("u" + std::to_string(n % 5), "d" + std::to_string(n % 2),
+                               static_cast<uint8_t>(n), n % 6 == 5));
+      }
+      IntegrationBatch batch = AppendBatch(this->tree_, es);
+      batch.witnessed = b % 2 == 1;
+      WithUsers(batch, reference, names);
+      group.push_back(std::move(batch));
+    }
+    std::vector<const IntegrationBatch*> ptrs;
+    for (const IntegrationBatch& b : group) ptrs.push_back(&b);
+    ASSERT_TRUE(this->storage_->IntegrateGroup(ptrs).ok());
+  }
+  auto got = this->storage_->ReadTreeState();
+  auto want = reference.ReadTreeState();
+  ASSERT_TRUE(got.ok() && want.ok());
+  EXPECT_EQ(got->size, want->size);
+  EXPECT_EQ(got->root, want->root);
+  EXPECT_EQ(got->checkpoint, want->checkpoint);
+  EXPECT_EQ(got->witnessed_size, want->witnessed_size);
+  EXPECT_EQ(*core::TreeHash(got->size, *this->storage_), want->root);
+  for (uint64_t i = 0; i < want->size; ++i) {
+    EXPECT_EQ(*this->storage_->ReadEntry(i), *reference.ReadEntry(i)) << i;
+    auto w = reference.ReadWitnessed(i + 1);
+    auto g = this->storage_->ReadWitnessed(i + 1);
+    ASSERT_EQ(w.ok(), g.ok()) << i;
+    if (w.ok()) EXPECT_EQ(g->size, w->size) << i;
+  }
+  for (int u = 0; u < 5; ++u) {
+    std::string user = "u" + std::to_string(u);
+    EXPECT_EQ(*this->storage_->ReadUser(user), *reference.ReadUser(user)) << user;
+  }
+}
+
 TYPED_TEST(StorageTest, WitnessedCheckpointsAreMonotonic) {
   this->AppendN(10);
   EXPECT_EQ(this->storage_->PublishWitnessed("w11", 11).code(), Status::Code::kInvalidArgument);
@@ -447,6 +509,32 @@ TEST(LmdbStorageTest, UserIndexIsExactDuringAndAcrossASlicedFlush) {
   std::vector<UserState> got;
   ASSERT_TRUE((*s)->ReadUsers(views, &got).ok());
   for (int u = 0; u < kUsers; ++u) EXPECT_EQ(got[u], *reference.ReadUser(names[u])) << names[u];
+}
+
+// A group is one atomic write: when its second batch is refused, the first
+// is not stored either.
+TEST(LmdbStorageTest, GroupCommitIsAllOrNothing) {
+  std::string dir = kt::testing::TempDir("lmdb-group");
+  auto s = LmdbStorage::Open(dir);
+  ASSERT_TRUE(s.ok());
+  MemoryStorage reference;
+  std::deque<std::map<std::string, UserState>> names;
+  core::TreeBuilder tree;
+  IntegrationBatch first = AppendBatch(tree, {TestEntry("a", "d", 1), TestEntry("b", "d", 2)});
+  WithUsers(first, reference, names);
+  IntegrationBatch second = AppendBatch(tree, {TestEntry("a", "d", 3)});
+  WithUsers(second, reference, names);
+  IntegrationBatch bad = second;
+  bad.first_index += 1;  // not where the first batch ends
+  const IntegrationBatch* group[] = {&first, &bad};
+  EXPECT_EQ((*s)->IntegrateGroup(group).code(), Status::Code::kCorruption);
+  EXPECT_EQ((*s)->ReadTreeState()->size, 0u);
+  EXPECT_EQ((*s)->ReadEntry(0).status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE((*s)->ReadUser("a")->empty());
+  const IntegrationBatch* good[] = {&first, &second};
+  ASSERT_TRUE((*s)->IntegrateGroup(good).ok());
+  EXPECT_EQ((*s)->ReadTreeState()->size, 3u);
+  EXPECT_EQ(*(*s)->ReadUser("a"), *reference.ReadUser("a"));
 }
 
 // --- LMDB crash safety ---
