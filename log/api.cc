@@ -348,13 +348,26 @@ ApiResponse LogApi::GetHistory(const std::optional<std::string>& user) {
   return JsonResponse(200, {{"user", *user}, {"checkpoint", view->checkpoint}, {"entries", list}});
 }
 
+StatusOr<uint64_t> LogApi::ResolveProofSize(const std::optional<std::string>& size_param) {
+  if (size_param) {
+    // The tree only grows: a size within one already integrated needs no
+    // read of the head.
+    auto s = ParseParam(size_param, "size");
+    if (s.ok() && *s <= integrated_size_.load(std::memory_order_relaxed)) return *s;
+  }
+  KT_ASSIGN_OR_RETURN(TreeState head, storage_.ReadTreeState());
+  uint64_t known = integrated_size_.load(std::memory_order_relaxed);
+  while (head.size > known &&
+         !integrated_size_.compare_exchange_weak(known, head.size, std::memory_order_relaxed)) {
+  }
+  return ProofSize(size_param, head);
+}
+
 ApiResponse LogApi::GetInclusionProof(const std::optional<std::string>& index_param,
                                       const std::optional<std::string>& size_param) {
   auto index = ParseParam(index_param, "index");
   if (!index.ok()) return ErrorResponse(index.status());
-  auto head = storage_.ReadTreeState();
-  if (!head.ok()) return ErrorResponse(head.status());
-  auto proof_size = ProofSize(size_param, *head);
+  auto proof_size = ResolveProofSize(size_param);
   if (!proof_size.ok()) return ErrorResponse(proof_size.status());
   uint64_t size = *proof_size;
   if (*index >= size) {
@@ -369,9 +382,7 @@ ApiResponse LogApi::GetConsistencyProof(const std::optional<std::string>& old_pa
                                         const std::optional<std::string>& size_param) {
   auto old_size = ParseParam(old_param, "old");
   if (!old_size.ok()) return ErrorResponse(old_size.status());
-  auto head = storage_.ReadTreeState();
-  if (!head.ok()) return ErrorResponse(head.status());
-  auto proof_size = ProofSize(size_param, *head);
+  auto proof_size = ResolveProofSize(size_param);
   if (!proof_size.ok()) return ErrorResponse(proof_size.status());
   uint64_t size = *proof_size;
   if (*old_size > size) {

@@ -9,6 +9,7 @@
 #define KT_LOG_API_H_
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <cstdint>
@@ -138,6 +139,10 @@ class LogApi {
   StatusOr<std::string> ProofText(uint64_t index, const Bytes& entry, uint64_t size,
                                   const std::string& checkpoint);
   ApiResponse AnswerSequenced(const SequencedEntry& sequenced);
+  // ResolveProofSize is the tree size a proof request is answered for (the
+  // `size` parameter, or the latest witnessed size); InvalidArgument for a
+  // malformed size or one beyond the integrated tree.
+  StatusOr<uint64_t> ResolveProofSize(const std::optional<std::string>& size_param);
   // WitnessedProof is the tlog-proof of a new entry against the first
   // witnessed checkpoint that contains it (which must exist).
   StatusOr<std::string> WitnessedProof(const SequencedEntry& sequenced);
@@ -148,6 +153,7 @@ class LogApi {
   WitnessCollector& collector_;
   const OperatorToken* operator_token_;
   LogApiOptions options_;
+  std::atomic<uint64_t> integrated_size_{0};  // a size the tree is known to have reached
 };
 
 // GzipCompress returns the gzip (RFC 1952) form of `data`.
