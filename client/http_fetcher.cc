@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "core/encoding.h"
+#include "net/http_response_head.h"
 #include "net/http_status.h"
 
 namespace kt::client {
@@ -29,72 +30,6 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
   tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   return tv;
-}
-
-bool EqualsLower(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); i++) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Head is what the plain path needs from a response head.
-struct Head {
-  int status = 0;
-  uint64_t content_length = 0;
-  bool keep_alive = true;
-};
-
-// ParseHead parses "HTTP/1.1 SSS reason" and the header lines (without the
-// final empty line). nullopt for what the plain path leaves to the general
-// client: another version, an interim (1xx) answer, no or several
-// Content-Length, any Transfer-Encoding, a malformed line.
-std::optional<Head> ParseHead(std::string_view head) {
-  size_t eol = head.find("\r\n");
-  std::string_view line = head.substr(0, eol);
-  if (line.size() < 12 || !line.starts_with("HTTP/1.") || (line[7] != '1' && line[7] != '0') ||
-      line[8] != ' ') {
-    return std::nullopt;
-  }
-  Head h;
-  h.keep_alive = line[7] == '1';
-  for (size_t i = 9; i < 12; i++) {
-    if (line[i] < '0' || line[i] > '9') return std::nullopt;
-    h.status = h.status * 10 + (line[i] - '0');
-  }
-  if (h.status < 200 || (line.size() > 12 && line[12] != ' ')) return std::nullopt;
-  bool have_length = false;
-  while (eol != std::string_view::npos) {
-    head.remove_prefix(eol + 2);
-    eol = head.find("\r\n");
-    line = head.substr(0, eol);
-    if (line.empty()) continue;
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-    const std::string_view name = line.substr(0, colon);
-    const std::string_view value = Trim(line.substr(colon + 1));
-    if (EqualsLower(name, "content-length")) {
-      auto n = core::ParseDecimal(value);
-      if (have_length || !n.ok()) return std::nullopt;
-      have_length = true;
-      h.content_length = *n;
-    } else if (EqualsLower(name, "transfer-encoding")) {
-      return std::nullopt;
-    } else if (EqualsLower(name, "connection")) {
-      if (EqualsLower(value, "close")) h.keep_alive = false;
-    }
-  }
-  if (!have_length) return std::nullopt;
-  return h;
 }
 
 }  // namespace
@@ -170,7 +105,8 @@ std::optional<int> PlainHttpGetter::Exchange(int fd, const std::string& request,
     have += static_cast<size_t>(n);
     end = std::string_view(buf, have).find("\r\n\r\n", from);
   }
-  std::optional<Head> head = ParseHead(std::string_view(buf, end + 2));
+  std::optional<net::HttpResponseHead> head =
+      net::ParseHttpResponseHead(std::string_view(buf, end + 2));
   if (!head.has_value() || head->content_length > options_.max_body_bytes) return std::nullopt;
   const size_t len = static_cast<size_t>(head->content_length);
   const size_t start = end + 4;
