@@ -5,6 +5,7 @@
 
 #include <zlib.h>
 
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -114,32 +115,55 @@ ApiResponse ErrorResponse(const Status& status) {
 }
 
 StoredHashCache::StoredHashCache(core::HashReader& storage)
-    : storage_(storage), slots_(kSlots) {}
+    : storage_(storage), slots_(new Slot[kSlots]) {}
+
+// Seqlock read (Boehm, "Can seqlocks get along with programming language
+// memory models?"): the slot's words count only if seq was even and did not
+// change around them.
+bool StoredHashCache::Lookup(uint64_t index, Hash* out) const {
+  const Slot& slot = slots_[index % kSlots];
+  const uint64_t s1 = slot.seq.load(std::memory_order_acquire);
+  if (s1 & 1) return false;
+  const uint64_t got = slot.index_plus_one.load(std::memory_order_relaxed);
+  uint64_t words[4];
+  for (size_t k = 0; k < 4; k++) words[k] = slot.words[k].load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (slot.seq.load(std::memory_order_relaxed) != s1 || got != index + 1) return false;
+  std::memcpy(out->data(), words, sizeof words);
+  return true;
+}
+
+void StoredHashCache::Store(uint64_t index, const Hash& hash) {
+  Slot& slot = slots_[index % kSlots];
+  uint64_t s = slot.seq.load(std::memory_order_relaxed);
+  if ((s & 1) || !slot.seq.compare_exchange_strong(s, s + 1, std::memory_order_acq_rel)) {
+    return;  // another writer has the slot: skip caching this one
+  }
+  std::atomic_thread_fence(std::memory_order_release);
+  uint64_t words[4];
+  std::memcpy(words, hash.data(), sizeof words);
+  slot.index_plus_one.store(index + 1, std::memory_order_relaxed);
+  for (size_t k = 0; k < 4; k++) slot.words[k].store(words[k], std::memory_order_relaxed);
+  slot.seq.store(s + 2, std::memory_order_release);
+}
 
 Status StoredHashCache::ReadHashes(std::span<const uint64_t> indexes, std::vector<Hash>* out) {
   out->resize(indexes.size());
   std::vector<uint64_t> missing;  // in the callers' order
   std::vector<size_t> where;      // their positions in `out`
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    for (size_t i = 0; i < indexes.size(); i++) {
-      const Slot& slot = slots_[indexes[i] % kSlots];
-      if (slot.index_plus_one == indexes[i] + 1) {
-        (*out)[i] = slot.hash;
-      } else {
-        missing.push_back(indexes[i]);
-        where.push_back(i);
-      }
+  for (size_t i = 0; i < indexes.size(); i++) {
+    if (!Lookup(indexes[i], &(*out)[i])) {
+      missing.push_back(indexes[i]);
+      where.push_back(i);
     }
   }
   if (missing.empty()) return Status();
   std::vector<Hash> read;
   KT_RETURN_IF_ERROR(storage_.ReadHashes(missing, &read));
   if (read.size() != missing.size()) return Status::Internal("hash reader returned a wrong count");
-  std::lock_guard<std::mutex> lk(mu_);
   for (size_t k = 0; k < missing.size(); k++) {
     (*out)[where[k]] = read[k];
-    slots_[missing[k] % kSlots] = Slot{missing[k] + 1, read[k]};
+    Store(missing[k], read[k]);
   }
   return Status();
 }

@@ -12,8 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -79,7 +79,9 @@ struct WitnessedLookup {
 // StoredHashCache is a core::HashReader over a log's stored hashes that keeps
 // recently read ones in a direct-mapped table of kSlots entries. A stored
 // hash never changes once written (the tree only grows), so a cached one is
-// always current. Thread-safe; `storage` must outlive it.
+// always current. Thread-safe and lock-free (a reader never waits for a
+// thread that may be descheduled: each slot is a seqlock, and a writer that
+// finds its slot busy just does not cache); `storage` must outlive it.
 class StoredHashCache final : public core::HashReader {
  public:
   static constexpr size_t kSlots = size_t{1} << 13;
@@ -88,12 +90,15 @@ class StoredHashCache final : public core::HashReader {
 
  private:
   struct Slot {
-    uint64_t index_plus_one = 0;  // 0: empty
-    Hash hash{};
+    std::atomic<uint64_t> seq{0};             // odd while a writer fills the slot
+    std::atomic<uint64_t> index_plus_one{0};  // 0: empty
+    std::array<std::atomic<uint64_t>, 4> words{};  // the hash
   };
+  bool Lookup(uint64_t index, Hash* out) const;
+  void Store(uint64_t index, const Hash& hash);
+
   core::HashReader& storage_;
-  std::mutex mu_;
-  std::vector<Slot> slots_;  // guarded by mu_
+  std::unique_ptr<Slot[]> slots_;
 };
 
 // LogApi is thread-safe; every handler may run concurrently. The storage,
