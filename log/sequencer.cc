@@ -44,6 +44,7 @@
 #include "core/checkpoint.h"
 #include "core/encoding.h"
 #include "core/merkle.h"
+#include "log/linear_probing.h"
 
 namespace kt::log {
 
@@ -157,16 +158,7 @@ class InflightTable {
       KT_CHECK(slots_[i].user != nullptr);
       i = (i + 1) & mask;
     }
-    for (size_t j = i;;) {
-      j = (j + 1) & mask;
-      if (slots_[j].user == nullptr) break;
-      size_t home = slots_[j].hash & mask;
-      bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-      if (stays) continue;
-      slots_[i] = slots_[j];
-      i = j;
-    }
-    slots_[i] = Slot();
+    EraseSlot(slots_, i, [](const Slot& s) { return s.user == nullptr; });
     --size_;
     u->state.reset();
     free_.push_back(u);

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "core/status.h"
+#include "log/linear_probing.h"
 
 namespace kt::log {
 
@@ -82,19 +83,7 @@ void UserOverlay::Erase(const Record* record) {
   }
   ::operator delete(slots_[i].record);
   --size_;
-  // Backward-shift deletion: move later members of the probe run into the
-  // hole unless their home slot lies cyclically in (hole, j].
-  size_t j = i;
-  while (true) {
-    j = (j + 1) & mask;
-    if (slots_[j].record == nullptr) break;
-    size_t home = slots_[j].hash & mask;
-    bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-    if (stays) continue;
-    slots_[i] = slots_[j];
-    i = j;
-  }
-  slots_[i] = Slot();
+  EraseSlot(slots_, i, [](const Slot& s) { return s.record == nullptr; });
 }
 
 void UserOverlay::ForEach(const std::function<void(const Record*)>& fn) const {
