@@ -80,15 +80,26 @@ int PlainHttpGetter::Connect() const {
   return fd;
 }
 
+namespace {
+
+// TimedOut tells whether a failed send/recv hit SO_SNDTIMEO/SO_RCVTIMEO.
+bool TimedOut(ssize_t n) { return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK); }
+
+}  // namespace
+
 std::optional<int> PlainHttpGetter::Exchange(int fd, const std::string& request,
-                                             std::string* body, bool* reusable,
-                                             bool* nothing) const {
+                                             std::string* body, bool* reusable, bool* nothing,
+                                             bool* timed_out) const {
   *reusable = false;
   *nothing = true;
+  *timed_out = false;
   for (size_t sent = 0; sent < request.size();) {
     ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
+    if (n <= 0) {
+      *timed_out = TimedOut(n);
+      return std::nullopt;
+    }
     sent += static_cast<size_t>(n);
   }
   // The head, read in one buffer; what follows it is the body's start.
@@ -99,7 +110,10 @@ std::optional<int> PlainHttpGetter::Exchange(int fd, const std::string& request,
     if (have == sizeof(buf)) return std::nullopt;
     ssize_t n = ::recv(fd, buf + have, sizeof(buf) - have, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
+    if (n <= 0) {
+      *timed_out = TimedOut(n);
+      return std::nullopt;
+    }
     *nothing = false;
     const size_t from = have >= 3 ? have - 3 : 0;
     have += static_cast<size_t>(n);
@@ -116,14 +130,19 @@ std::optional<int> PlainHttpGetter::Exchange(int fd, const std::string& request,
   for (size_t got = have - start; got < len;) {
     ssize_t n = ::recv(fd, body->data() + got, len - got, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
+    if (n <= 0) {
+      *timed_out = TimedOut(n);
+      return std::nullopt;
+    }
     got += static_cast<size_t>(n);
   }
   *reusable = head->keep_alive;
   return head->status;
 }
 
-std::optional<int> PlainHttpGetter::Get(const std::string& target, std::string* body) {
+std::optional<int> PlainHttpGetter::Get(const std::string& target, std::string* body,
+                                        bool* timed_out) {
+  *timed_out = false;
   const std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host_header_ +
                               "\r\nUser-Agent: " + options_.user_agent +
                               "\r\nAccept: */*\r\n\r\n";
@@ -143,7 +162,7 @@ std::optional<int> PlainHttpGetter::Get(const std::string& target, std::string* 
     if (fd < 0) return std::nullopt;
     bool reusable = false;
     bool nothing = false;
-    std::optional<int> answer = Exchange(fd, request, body, &reusable, &nothing);
+    std::optional<int> answer = Exchange(fd, request, body, &reusable, &nothing, timed_out);
     if (answer.has_value()) {
       std::lock_guard<std::mutex> lock(mu_);
       answered_++;
@@ -153,7 +172,7 @@ std::optional<int> PlainHttpGetter::Get(const std::string& target, std::string* 
       }
     }
     if (fd >= 0) ::close(fd);
-    if (answer.has_value() || !pooled || !nothing) return answer;
+    if (answer.has_value() || !pooled || !nothing || *timed_out) return answer;
   }
   return std::nullopt;
 }
@@ -190,9 +209,12 @@ core::Status HttpFetcher::GetInto(std::string_view path, std::string* body) {
   if (plain_ != nullptr) {
     auto target = net::ParseUrl(url);
     if (target.ok()) {
-      if (std::optional<int> status = plain_->Get(target->path, body); status.has_value()) {
-        return *status == 200 ? Status() : FromAnswer(url, *status, *body);
-      }
+      bool timed_out = false;
+      std::optional<int> status = plain_->Get(target->path, body, &timed_out);
+      if (status.has_value()) return *status == 200 ? Status() : FromAnswer(url, *status, *body);
+      // A server that does not answer in time is not asked again by the
+      // general client (that would double the wait).
+      if (timed_out) return Status::Unavailable("GET " + url + ": timed out");
     }
   }
   auto resp = http_.Get(url);

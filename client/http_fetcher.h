@@ -56,17 +56,20 @@ class PlainHttpGetter {
   ~PlainHttpGetter();
   PlainHttpGetter(const PlainHttpGetter&) = delete;
   PlainHttpGetter& operator=(const PlainHttpGetter&) = delete;
-  // `target` is the path and query, starting with '/'.
-  std::optional<int> Get(const std::string& target, std::string* body);
+  // `target` is the path and query, starting with '/'. *timed_out is set when
+  // the server took longer than the read or write timeout: the request must
+  // then not be repeated.
+  std::optional<int> Get(const std::string& target, std::string* body, bool* timed_out);
   uint64_t answered() const;
 
  private:
   int Connect() const;
   // Exchange sends `request` on fd and reads the response. *reusable tells
   // whether fd may serve another request; *nothing whether no response
-  // byte arrived (a stale keep-alive connection).
+  // byte arrived (a stale keep-alive connection); *timed_out whether a send
+  // or receive hit its timeout.
   std::optional<int> Exchange(int fd, const std::string& request, std::string* body,
-                              bool* reusable, bool* nothing) const;
+                              bool* reusable, bool* nothing, bool* timed_out) const;
   const net::Url origin_;
   const net::HttpClientOptions options_;
   std::string host_header_;

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests for HttpFetcher's plain-HTTP path (client/http_fetcher.h) against a
 // real httplib server on 127.0.0.1: bodies, error statuses, the fallback
-// for other framings, connections the server closes, concurrent use.
+// for other framings, connections the server closes, concurrent use, and a
+// server that never answers (one timeout, not two).
 #include "client/http_fetcher.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -155,6 +162,46 @@ TEST_F(HttpFetcherTest, NoServerIsUnavailable) {
   HttpFetcher f(base);
   auto r = f.Get("n/5");
   EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(f.plain_gets(), 0u);
+}
+
+// A server that accepts connections and never answers: the plain path's
+// read timeout is the answer (Unavailable), and the general client does not
+// try again (which would double the wait): exactly one connection is made.
+TEST(HttpFetcherSilentServerTest, ATimeoutIsNotRepeatedByTheGeneralClient) {
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(lfd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(lfd, 16), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> accepted{0};
+  std::vector<int> held;  // touched by the acceptor only, until joined
+  std::thread acceptor([&] {
+    for (int i = 0; i < 1000 && !stop; i++) {  // bounded: at most ~10 s
+      pollfd p{lfd, POLLIN, 0};
+      if (::poll(&p, 1, 10) != 1) continue;
+      int c = ::accept(lfd, nullptr, nullptr);
+      if (c < 0) continue;
+      accepted++;
+      held.push_back(c);
+    }
+  });
+  net::HttpClientOptions options;
+  options.read_timeout = std::chrono::milliseconds(300);
+  HttpFetcher f("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/log", options);
+  auto r = f.Get("n/1");
+  stop = true;
+  acceptor.join();
+  for (int c : held) ::close(c);
+  ::close(lfd);
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("timed out"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(accepted.load(), 1);
   EXPECT_EQ(f.plain_gets(), 0u);
 }
 
